@@ -1,0 +1,1 @@
+//! Harmonic power, growth-rate fits, cluster detection, energy (issues 3 and 5).

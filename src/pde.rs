@@ -1,0 +1,1 @@
+//! The mean-field continuity equation: one right-hand side for every basis (issue 4).

@@ -1,0 +1,10 @@
+//! Special functions: modified Bessel `I_nu` (exponentially scaled and logarithmic),
+//! Gegenbauer polynomials, and Gauss quadrature rules.
+
+pub mod bessel;
+pub mod gegenbauer;
+pub mod quadrature;
+
+pub use bessel::{bessel_i_ratio, bessel_i_scaled, ln_bessel_i};
+pub use gegenbauer::{gegenbauer, gegenbauer_normalized, harmonic_dimension};
+pub use quadrature::{gauss_gegenbauer, gauss_legendre, Quadrature};

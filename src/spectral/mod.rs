@@ -1,0 +1,1 @@
+//! Circle, sphere and zonal bases behind one small trait (issue 4).
