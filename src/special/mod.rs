@@ -3,6 +3,7 @@
 
 pub mod bessel;
 pub mod gegenbauer;
+pub mod legendre;
 pub mod quadrature;
 
 pub use bessel::{bessel_i_ratio, bessel_i_scaled, ln_bessel_i};
