@@ -1,0 +1,313 @@
+//! Cluster detection that counts mass, not connectivity alone (DESIGN.md section 4).
+//!
+//! Definition (density-based, in the spirit of DBSCAN). Let `delta` be an angular radius and
+//! `n_delta(x_i)` the number of tokens (itself included) within angle `delta` of `x_i`.
+//!
+//! 1. Token `i` is a *core* token when `n_delta(x_i) >= k_core`, with
+//!    `k_core = max(3, ceil(min_fraction N), ceil(density_factor N p(delta)))`, where `p(delta)`
+//!    is the uniform probability of a cap of angular radius `delta`: a core token sits where the
+//!    density is at least `density_factor` times the uniform density *and* its neighbourhood
+//!    holds a non-negligible fraction of the tokens.
+//! 2. Clusters are the connected components of core tokens, two core tokens being linked when
+//!    within angle `delta`.
+//! 3. Every other token within `delta` of a core token joins that token's cluster (the first
+//!    found in a fixed order); the rest are stragglers and belong to no cluster.
+//! 4. Clusters holding fewer than `min_fraction N` tokens are discarded.
+//!
+//! Stragglers between meta-stable clusters are sparse, so they are never core and cannot chain
+//! two clusters together; iid uniform tokens give no cluster (no region of 3x the uniform
+//! density). Defaults: `delta = 0.03` rad, `density_factor = 3`, `min_fraction = 0.01`: on the
+//! circle a cluster must hold at least `3 * 0.03/pi ~ 2.9%` of the tokens, which separates the
+//! `l* ~ sqrt(2 beta)` meta-stable clusters for `beta` up to ~100 (`l* = 14` clusters of ~7%)
+//! and resolves clusters further apart than `0.03` rad (`beta` up to ~10^4).
+//!
+//! Cost: for `d = 2, 3` a uniform grid of cell side `c/sqrt(d)` (`c = 2 sin(delta/2)` the chord),
+//! so that all tokens in one cell are within `delta`: a cell holding `k_core` tokens is all core,
+//! a cell whose neighbourhood holds fewer than `k_core` tokens has no core token, and only the
+//! remaining cells count distances (stopping at `k_core`). Sorting the tokens by cell makes this
+//! `O(N log N)` plus the distance checks near cluster boundaries. Other `d`: `O(N^2)`.
+
+use std::collections::HashMap;
+
+/// Parameters of the cluster definition (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct ClusterParams {
+    /// Angular radius `delta` (radians).
+    pub radius: f64,
+    /// Required density relative to the uniform density.
+    pub density_factor: f64,
+    /// Smallest cluster mass as a fraction of `N`.
+    pub min_fraction: f64,
+}
+
+impl Default for ClusterParams {
+    fn default() -> Self {
+        ClusterParams {
+            radius: 0.03,
+            density_factor: 3.0,
+            min_fraction: 0.01,
+        }
+    }
+}
+
+/// Result of [`find_clusters`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Clusters {
+    /// Token counts of the clusters, largest first.
+    pub sizes: Vec<usize>,
+    /// Cluster of each token (index into `sizes`), `None` for stragglers.
+    pub labels: Vec<Option<usize>>,
+}
+
+impl Clusters {
+    /// Number of clusters.
+    pub fn count(&self) -> usize {
+        self.sizes.len()
+    }
+}
+
+/// Uniform probability of a spherical cap of angular radius `delta` on `S^{dim-1}`:
+/// `int_0^delta sin^{d-2} / int_0^pi sin^{d-2}` (composite Simpson, 2000 panels).
+pub fn cap_probability(dim: usize, delta: f64) -> f64 {
+    if delta >= std::f64::consts::PI {
+        return 1.0;
+    }
+    let f = |phi: f64| phi.sin().powi(dim as i32 - 2);
+    let simpson = |a: f64, b: f64| {
+        let m = 2000;
+        let h = (b - a) / m as f64;
+        let mut s = f(a) + f(b);
+        for k in 1..m {
+            s += f(a + k as f64 * h) * if k % 2 == 1 { 4.0 } else { 2.0 };
+        }
+        s * h / 3.0
+    };
+    simpson(0.0, delta) / simpson(0.0, std::f64::consts::PI)
+}
+
+struct UnionFind {
+    parent: Vec<usize>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind {
+            parent: (0..n).collect(),
+        }
+    }
+    fn find(&mut self, mut a: usize) -> usize {
+        while self.parent[a] != a {
+            self.parent[a] = self.parent[self.parent[a]];
+            a = self.parent[a];
+        }
+        a
+    }
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            self.parent[hi] = lo;
+        }
+    }
+}
+
+fn dist2(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum()
+}
+
+/// Groups of token indices ("cells") and, for each, the neighbouring groups (itself included).
+struct Partition {
+    members: Vec<Vec<usize>>,
+    neighbours: Vec<Vec<usize>>,
+    /// True when every pair inside a cell is within the radius.
+    cells_are_small: bool,
+}
+
+fn grid_partition(x: &[f64], dim: usize, chord: f64) -> Partition {
+    let h = chord / (dim as f64).sqrt();
+    let key_of = |p: &[f64]| -> [i32; 3] {
+        let mut k = [0i32; 3];
+        for (kk, v) in k.iter_mut().zip(p) {
+            *kk = ((v + 1.0) / h).floor() as i32;
+        }
+        k
+    };
+    let n = x.len() / dim;
+    let mut keyed: Vec<([i32; 3], usize)> =
+        (0..n).map(|i| (key_of(&x[i * dim..(i + 1) * dim]), i)).collect();
+    keyed.sort_unstable();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut keys: Vec<[i32; 3]> = Vec::new();
+    for (k, i) in keyed {
+        if keys.last() != Some(&k) {
+            keys.push(k);
+            members.push(Vec::new());
+        }
+        members.last_mut().unwrap().push(i);
+    }
+    let index: HashMap<[i32; 3], usize> = keys.iter().enumerate().map(|(c, k)| (*k, c)).collect();
+    let r = (dim as f64).sqrt().ceil() as i32;
+    let zr = if dim == 3 { r } else { 0 };
+    let neighbours = keys
+        .iter()
+        .map(|k| {
+            let mut nb = Vec::new();
+            for dx in -r..=r {
+                for dy in -r..=r {
+                    for dz in -zr..=zr {
+                        if let Some(&c) = index.get(&[k[0] + dx, k[1] + dy, k[2] + dz]) {
+                            nb.push(c);
+                        }
+                    }
+                }
+            }
+            nb.sort_unstable();
+            nb
+        })
+        .collect();
+    Partition {
+        members,
+        neighbours,
+        cells_are_small: true,
+    }
+}
+
+/// Find the clusters of the unit rows `x` (`N x dim`) under `params` (see the module docs).
+pub fn find_clusters(x: &[f64], dim: usize, params: &ClusterParams) -> Clusters {
+    let n = x.len() / dim;
+    let nf = n as f64;
+    let chord = 2.0 * (params.radius / 2.0).sin();
+    let c2 = chord * chord;
+    let k_core = 3usize
+        .max((params.min_fraction * nf).ceil() as usize)
+        .max((params.density_factor * nf * cap_probability(dim, params.radius)).ceil() as usize);
+    let part = if dim <= 3 {
+        grid_partition(x, dim, chord)
+    } else {
+        Partition {
+            members: vec![(0..n).collect()],
+            neighbours: vec![vec![0]],
+            cells_are_small: false,
+        }
+    };
+    let row = |i: usize| &x[i * dim..(i + 1) * dim];
+    let ncell = part.members.len();
+    // 1. Core tokens.
+    let mut core = vec![false; n];
+    for c in 0..ncell {
+        let mem = &part.members[c];
+        if part.cells_are_small && mem.len() >= k_core {
+            mem.iter().for_each(|&i| core[i] = true);
+            continue;
+        }
+        let cand: usize = part.neighbours[c]
+            .iter()
+            .map(|&b| part.members[b].len())
+            .sum();
+        if cand < k_core {
+            continue;
+        }
+        for &i in mem {
+            let mut count = 0;
+            'scan: for &b in &part.neighbours[c] {
+                for &j in &part.members[b] {
+                    if dist2(row(i), row(j)) <= c2 {
+                        count += 1;
+                        if count >= k_core {
+                            break 'scan;
+                        }
+                    }
+                }
+            }
+            core[i] = count >= k_core;
+        }
+    }
+    // 2. Components of core tokens: union-find over tokens, cells first.
+    let mut uf = UnionFind::new(n);
+    let core_of = |c: usize| -> Vec<usize> {
+        part.members[c]
+            .iter()
+            .copied()
+            .filter(|&i| core[i])
+            .collect()
+    };
+    let core_lists: Vec<Vec<usize>> = (0..ncell).map(core_of).collect();
+    for c in 0..ncell {
+        let list = &core_lists[c];
+        if list.is_empty() {
+            continue;
+        }
+        if part.cells_are_small {
+            for &i in &list[1..] {
+                uf.union(list[0], i);
+            }
+        } else {
+            for (a, &i) in list.iter().enumerate() {
+                for &j in &list[a + 1..] {
+                    if dist2(row(i), row(j)) <= c2 {
+                        uf.union(i, j);
+                    }
+                }
+            }
+        }
+        for &b in &part.neighbours[c] {
+            if b <= c || core_lists[b].is_empty() {
+                continue;
+            }
+            'pairs: for &i in list {
+                for &j in &core_lists[b] {
+                    if dist2(row(i), row(j)) <= c2 {
+                        uf.union(i, j);
+                        if part.cells_are_small {
+                            break 'pairs;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // 3. Border tokens join the first core token within the radius.
+    let mut root: Vec<Option<usize>> = (0..n)
+        .map(|i| if core[i] { Some(i) } else { None })
+        .collect();
+    for c in 0..ncell {
+        for &i in &part.members[c] {
+            if core[i] {
+                continue;
+            }
+            'find: for &b in &part.neighbours[c] {
+                for &j in &core_lists[b] {
+                    if dist2(row(i), row(j)) <= c2 {
+                        root[i] = Some(j);
+                        break 'find;
+                    }
+                }
+            }
+        }
+    }
+    let mut comp_of_token: Vec<Option<usize>> = vec![None; n];
+    let mut mass: HashMap<usize, usize> = HashMap::new();
+    for i in 0..n {
+        if let Some(j) = root[i] {
+            let r = uf.find(j);
+            comp_of_token[i] = Some(r);
+            *mass.entry(r).or_insert(0) += 1;
+        }
+    }
+    // 4. Keep clusters with enough mass; order by size (desc), then by root (deterministic).
+    let min_mass = (params.min_fraction * nf).ceil() as usize;
+    let mut kept: Vec<(usize, usize)> = mass
+        .into_iter()
+        .filter(|&(_, m)| m >= min_mass.max(1))
+        .collect();
+    kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let label_of: HashMap<usize, usize> = kept.iter().enumerate().map(|(k, (r, _))| (*r, k)).collect();
+    let labels = comp_of_token
+        .iter()
+        .map(|c| c.and_then(|r| label_of.get(&r).copied()))
+        .collect();
+    Clusters {
+        sizes: kept.iter().map(|(_, m)| *m).collect(),
+        labels,
+    }
+}
