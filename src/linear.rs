@@ -96,7 +96,7 @@ fn valid(beta: f64, dim: usize) -> bool {
 /// `Gamma(n+1) = n!` (d even) and `Gamma(n+1/2) = sqrt(pi) prod_{k<n} (k+1/2)` (d odd).
 fn ln_gamma_half_dim(dim: usize) -> Dd {
     let mut prod = DdExp::one();
-    if dim % 2 == 0 {
+    if dim.is_multiple_of(2) {
         for k in 2..dim / 2 {
             prod.mul_f(k as f64);
         }
@@ -116,13 +116,10 @@ fn ln_prefactor(beta: f64, dim: usize) -> Dd {
     ln_gamma_half_dim(dim).sub(ln_half_beta.mul_f(a))
 }
 
-/// `ln(l(l+d-2)/beta)` in double-double (`l >= 1`).
-fn ln_laplacian_over_beta(l: usize, beta: f64, dim: usize) -> Dd {
+/// `ln(l(l+d-2))` in double-double (`l >= 1`; the product is exact below 2^53).
+fn ln_laplacian_eigenvalue(l: usize, dim: usize) -> Dd {
     let lf = l as f64;
-    Dd::from(lf)
-        .mul_f(lf + dim as f64 - 2.0)
-        .ln()
-        .sub(Dd::from(beta).ln())
+    Dd::from(lf).mul_f(lf + dim as f64 - 2.0).ln()
 }
 
 /// The `l`-independent parts of `ln gamma_l` for one `(beta, d, model, time)`.
@@ -135,6 +132,8 @@ struct RateContext {
     ln_prefactor: Dd,
     /// `ln I_a(beta)` (SA only).
     ln_i_0: Dd,
+    /// `ln beta`.
+    ln_beta: Dd,
 }
 
 impl RateContext {
@@ -150,12 +149,13 @@ impl RateContext {
             time,
             ln_prefactor,
             ln_i_0,
+            ln_beta: Dd::from(beta).ln(),
         }
     }
 
     /// `ln gamma_l` from `ln I_{l+a}(beta)` (double-double), `l >= 1`.
     fn ln_rate(&self, l: usize, ln_i_l: Dd) -> f64 {
-        let base = ln_laplacian_over_beta(l, self.beta, self.dim);
+        let base = ln_laplacian_eigenvalue(l, self.dim).sub(self.ln_beta);
         match self.model {
             Model::Usa => {
                 let v = base.add(self.ln_prefactor).add(ln_i_l);
@@ -413,11 +413,7 @@ fn brent(f: impl Fn(f64) -> f64, a: f64, b: f64, fa: f64, fb: f64, tol: f64) -> 
         }
         a = b;
         fa = fb;
-        b += if d.abs() > tol1 {
-            d
-        } else {
-            tol1.copysign(xm)
-        };
+        b += if d.abs() > tol1 { d } else { tol1.copysign(xm) };
         fb = f(b);
     }
     b

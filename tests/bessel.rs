@@ -138,7 +138,12 @@ fn random_points_match_mpmath() {
             w_sc = w_sc.max(rel);
         }
         let rel = (bessel_i_ratio(r.nu, r.x) - r.ratio).abs() / r.ratio;
-        assert!(rel <= 1e-14, "ratio at nu={} x={}: rel error {rel:e}", r.nu, r.x);
+        assert!(
+            rel <= 1e-14,
+            "ratio at nu={} x={}: rel error {rel:e}",
+            r.nu,
+            r.x
+        );
         w_ra = w_ra.max(rel);
     }
     eprintln!(
@@ -242,7 +247,10 @@ fn ratio_agrees_with_difference_of_logs() {
         let nu = rng.log_uniform(1.0, 2512.0) - 1.0;
         let x = rng.log_uniform(1e-6, 1e5);
         let r = bessel_i_ratio(nu, x);
-        assert!(r > 0.0 && r < 1.0, "ratio out of (0,1) at nu={nu} x={x}: {r}");
+        assert!(
+            r > 0.0 && r < 1.0,
+            "ratio out of (0,1) at nu={nu} x={x}: {r}"
+        );
         let (a, b) = (ln_bessel_i_scaled(nu + 1.0, x), ln_bessel_i_scaled(nu, x));
         let via_logs = (a - b).exp();
         let tol = 1e-14 + 4.0 * (ulp(a) + ulp(b));

@@ -56,7 +56,7 @@ pub(crate) mod dd {
 
     /// `ln 2` as a double-double.
     pub(crate) const LN2: Dd = Dd {
-        hi: 0.6931471805599453,
+        hi: std::f64::consts::LN_2,
         lo: 2.3190468138462996e-17,
     };
     /// `ln sqrt(pi)` as a double-double.
@@ -83,10 +83,27 @@ pub(crate) mod dd {
         (s, b - (s - a))
     }
 
+    /// Exact product `a b = p + e`. With a hardware FMA this is `fma(a, b, -p)`; without one
+    /// (baseline x86-64, where `mul_add` is a slow software routine) Dekker's splitting.
     #[inline]
     fn two_prod(a: f64, b: f64) -> (f64, f64) {
         let p = a * b;
-        (p, a.mul_add(b, -p))
+        if cfg!(target_feature = "fma") {
+            (p, a.mul_add(b, -p))
+        } else {
+            let (ah, al) = split(a);
+            let (bh, bl) = split(b);
+            (p, ((ah * bh - p) + ah * bl + al * bh) + al * bl)
+        }
+    }
+
+    /// Veltkamp split of `a` into two 26-bit halves, `a = hi + lo` (|a| < 2^996).
+    #[inline]
+    fn split(a: f64) -> (f64, f64) {
+        const SPLITTER: f64 = 134217729.0; // 2^27 + 1
+        let t = SPLITTER * a;
+        let hi = t - (t - a);
+        (hi, a - hi)
     }
 
     impl Dd {
@@ -182,9 +199,28 @@ pub(crate) mod dd {
             }
         }
 
-        /// Natural logarithm of a positive, normal double-double, to about 32 digits:
-        /// `ln(m 2^k) = k ln 2 + 2 atanh((m-1)/(m+1))`, `m in [1/sqrt 2, sqrt 2]`.
+        /// Natural logarithm of a positive, normal double-double, to about 32 digits.
+        /// `self = m 2^k`, `m in [1, 2)`; with the table value `ln c`, `c = 1 + j/128` nearest
+        /// to `m`: `ln m = ln c + 2 atanh(u)`, `u = (m-c)/(m+c)`, `|u| < 2e-3`, so
+        /// `2 atanh u = 2u (1 + u^2/3 + u^4/5 + ...)` needs five terms.
         pub(crate) fn ln(self) -> Dd {
+            let k = exponent(self.hi);
+            let m = self.ldexp(-k);
+            let j = ((m.hi - 1.0) * 128.0).round();
+            let c = 1.0 + j / 128.0;
+            let u = m.add_f(-c).div(m.add_f(c));
+            let u2 = u.mul(u);
+            let w = u2.hi;
+            let rest = w * w * (1.0 / 5.0 + w * (1.0 / 7.0 + w * (1.0 / 9.0 + w / 11.0)));
+            let series = u2.mul(ONE_THIRD).add_f(rest).add_f(1.0);
+            ln_table()[j as usize]
+                .add(LN2.mul_f(k as f64))
+                .add(u.mul(series).mul_f(2.0))
+        }
+
+        /// Natural logarithm by the plain series `k ln 2 + 2 atanh((m-1)/(m+1))`,
+        /// `m in [1/sqrt 2, sqrt 2]` (24 terms): slow, used once to build the table of `ln`.
+        fn ln_by_series(self) -> Dd {
             let mut k = exponent(self.hi);
             let mut m = self.ldexp(-k);
             if m.hi > std::f64::consts::SQRT_2 {
@@ -193,23 +229,30 @@ pub(crate) mod dd {
             }
             let u = m.add_f(-1.0).div(m.add_f(1.0));
             let u2 = u.mul(u);
-            // 2 u sum_{i>=0} u^{2i} / (2i+1), |u| <= 0.1716, u^2 <= 0.0295: 24 terms < 1e-36.
-            let recips = odd_reciprocals();
-            let mut s = recips[recips.len() - 1];
-            for c in recips.iter().rev().skip(1) {
-                s = s.mul(u2).add(*c);
+            // |u| <= 0.1716, u^2 <= 0.0295: 24 terms < 1e-36.
+            let mut s = Dd::from(1.0).div(Dd::from(47.0));
+            for i in (0..23).rev() {
+                s = s
+                    .mul(u2)
+                    .add(Dd::from(1.0).div(Dd::from((2 * i + 1) as f64)));
             }
             LN2.mul_f(k as f64).add(u.mul(s).mul_f(2.0))
         }
     }
 
-    /// `1/(2i+1)`, `i = 0..24`, in double-double.
-    fn odd_reciprocals() -> &'static [Dd; 24] {
-        static TABLE: std::sync::OnceLock<[Dd; 24]> = std::sync::OnceLock::new();
+    /// `1/3` in double-double.
+    const ONE_THIRD: Dd = Dd {
+        hi: 0.3333333333333333,
+        lo: 1.850371707708594e-17,
+    };
+
+    /// `ln(1 + j/128)`, `j = 0..=128`, in double-double.
+    fn ln_table() -> &'static [Dd; 129] {
+        static TABLE: std::sync::OnceLock<[Dd; 129]> = std::sync::OnceLock::new();
         TABLE.get_or_init(|| {
-            let mut t = [Dd::from(0.0); 24];
-            for (i, v) in t.iter_mut().enumerate() {
-                *v = Dd::from(1.0).div(Dd::from((2 * i + 1) as f64));
+            let mut t = [Dd::from(0.0); 129];
+            for (j, v) in t.iter_mut().enumerate() {
+                *v = Dd::from(1.0 + j as f64 / 128.0).ln_by_series();
             }
             t
         })
@@ -219,7 +262,7 @@ pub(crate) mod dd {
     #[inline]
     pub(crate) fn pow2(k: i32) -> f64 {
         debug_assert!(k.abs() <= 1000);
-        if k > 1000 || k < -1000 {
+        if !(-1000..=1000).contains(&k) {
             return f64::NAN;
         }
         let (a, b) = (k / 2, k - k / 2);
@@ -312,7 +355,7 @@ fn debye_tail(p: f64, v: f64) -> f64 {
 /// `ln I_nu(x)` by the Debye expansion, `nu >= DEBYE_MIN_ORDER`, as a double-double.
 fn debye_ln_i(nu: f64, x: f64) -> Dd {
     let zh = x / nu;
-    let zl = (-zh).mul_add(nu, x) / nu;
+    let zl = Dd::from(x).sub(Dd::from(zh).mul_f(nu)).hi / nu;
     let z = Dd::from(zh).add_f(zl);
     let s = z.mul(z).add_f(1.0).sqrt();
     let eta = s.sub(s.add_f(1.0).div(z).ln());
@@ -342,9 +385,10 @@ fn steps_to_debye(nu: f64) -> usize {
 }
 
 /// Backward recurrence from `top = nu + m >= DEBYE_MIN_ORDER` down to `nu`.
-/// Calls `visit(i, ln I_{nu+i}(x))` for `i = m-1, ..., 0` and returns `(ln I_{nu+m}, r_nu)`
-/// with `r_nu = I_{nu+1}(x)/I_nu(x)`.
-fn recur_down(nu: f64, x: f64, mut visit: impl FnMut(usize, Dd)) -> (Dd, f64) {
+/// Calls `visit(i, ln I_top, P_i)` for `i = m-1, ..., 0`, where `P_i = I_{nu+i}(x) / I_top(x)`
+/// (so `ln I_{nu+i} = ln I_top + ln P_i`), and returns `(ln I_top, r_nu)` with
+/// `r_nu = I_{nu+1}(x)/I_nu(x)`.
+fn recur_down(nu: f64, x: f64, mut visit: impl FnMut(usize, Dd, &DdExp)) -> (Dd, f64) {
     let m = steps_to_debye(nu);
     // `top` is nu + m rounded to f64; correct ln I_top to the exact order nu + m with
     // d(ln I_nu)/d nu = -ln((1 + (1+z^2)^{1/2}) / z) + O(1/nu) (the rounding is < 4e-15).
@@ -361,7 +405,7 @@ fn recur_down(nu: f64, x: f64, mut visit: impl FnMut(usize, Dd)) -> (Dd, f64) {
         let c = 2.0 * (j_hi / x) + (2.0 * (j_lo / x) + r);
         prod.mul_f(c);
         r = 1.0 / c;
-        visit(i - 1, ln_top.add(prod.ln()));
+        visit(i - 1, ln_top, &prod);
     }
     (ln_top, r)
 }
@@ -375,9 +419,9 @@ pub(crate) fn ln_bessel_i_dd(nu: f64, x: f64) -> Dd {
         debye_ln_i(nu, x)
     } else {
         let mut out = Dd::from(f64::NAN);
-        recur_down(nu, x, |i, v| {
+        recur_down(nu, x, |i, ln_top, prod| {
             if i == 0 {
-                out = v;
+                out = ln_top.add(prod.ln());
             }
         });
         out
@@ -394,9 +438,9 @@ pub(crate) fn ln_bessel_i_orders_dd(nu0: f64, count: usize, x: f64) -> Vec<Dd> {
     let mut first_debye = 0;
     if nu0 < DEBYE_MIN_ORDER {
         let mut below = vec![Dd::from(f64::NAN); count];
-        recur_down(nu0, x, |i, v| {
+        recur_down(nu0, x, |i, ln_top, prod| {
             if i < count {
-                below[i] = v;
+                below[i] = ln_top.add(prod.ln());
             }
         });
         first_debye = steps_to_debye(nu0);
@@ -442,7 +486,7 @@ pub fn bessel_i_ratio(nu: f64, x: f64) -> f64 {
             .to_f64()
             .exp()
     } else {
-        recur_down(nu, x, |_, _| {}).1
+        recur_down(nu, x, |_, _, _| {}).1
     }
 }
 
