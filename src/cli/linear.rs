@@ -1,13 +1,11 @@
 //! `attnflow linear` (growth rates per degree) and `attnflow dominant` (l* and thresholds).
 
 use super::{parse_model, parse_time, Format};
-use attnflow::linear::{self, MAX_DEGREE, MAX_DIM};
+use attnflow::linear::{self, check_degree, check_dim, MAX_DEGREE};
 use attnflow::{Error, Model, Result, TimeUnit};
 use clap::Args;
 use serde::Serialize;
 
-/// Smallest and largest inverse temperature accepted (the range where `I_nu` is validated).
-pub const BETA_RANGE: (f64, f64) = (1e-6, 1e5);
 /// Largest number of thresholds `--thresholds` may ask for.
 pub const MAX_THRESHOLDS: usize = 200;
 /// Largest number of grid points for `dominant`.
@@ -64,22 +62,19 @@ pub struct DominantArgs {
     pub format: Format,
 }
 
-/// Validate `--dim`.
-pub fn check_dim(dim: i64) -> Result<usize> {
-    if (2..=MAX_DIM as i64).contains(&dim) {
-        Ok(dim as usize)
-    } else {
-        Err(Error::parameter(
-            "dim",
-            dim,
-            format!("an integer 2 <= d <= {MAX_DIM}"),
-        ))
-    }
-}
-
-/// Validate an inverse temperature given as `--name`.
-pub fn check_beta(name: &'static str, beta: f64) -> Result<f64> {
-    attnflow::error::require_in_range(name, beta, BETA_RANGE.0, BETA_RANGE.1)
+/// Validate an inverse temperature given as `--name` (same range as [`linear::check_beta`]).
+fn check_beta(name: &'static str, beta: f64) -> Result<f64> {
+    linear::check_beta(beta).map_err(|_| {
+        Error::parameter(
+            name,
+            beta,
+            format!(
+                "a finite number in [{:e}, {:e}]",
+                linear::MIN_BETA,
+                linear::MAX_BETA
+            ),
+        )
+    })
 }
 
 /// One row of the `linear` output.
@@ -116,14 +111,7 @@ pub fn run_linear(args: &LinearArgs) -> Result<()> {
     let dominant = linear::dominant_degree(beta, dim);
     let lmax = match args.lmax {
         None => (3 * dominant + 10).min(MAX_DEGREE),
-        Some(l) if (0..=MAX_DEGREE as i64).contains(&l) => l as usize,
-        Some(l) => {
-            return Err(Error::parameter(
-                "lmax",
-                l,
-                format!("an integer 0 <= L <= {MAX_DEGREE}"),
-            ))
-        }
+        Some(l) => check_degree(l)?,
     };
     let modes: Vec<ModeRow> = (0..=lmax)
         .map(|l| {

@@ -100,6 +100,15 @@ pub fn growth_rates_figure(path: &Path) -> Result<()> {
     })
 }
 
+/// Tick text for log axes: `0.1`, `1`, `10`, `1000`.
+fn tick(v: f64) -> String {
+    if v >= 1.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
+    }
+}
+
 /// Write `dominant_mode.png`: `l*` against beta (log axes) for d = 2, 3, 8 with the
 /// large-beta asymptotes `sqrt(2 beta)` and `sqrt(2 beta + a^2) - a`, `a = (d-2)/2`.
 pub fn dominant_mode_figure(path: &Path) -> Result<()> {
@@ -115,6 +124,7 @@ pub fn dominant_mode_figure(path: &Path) -> Result<()> {
                 (FONT, 24),
             )
             .margin(15)
+            .margin_right(40)
             .x_label_area_size(50)
             .y_label_area_size(65)
             .build_cartesian_2d((b0..b1).log_scale(), (0.8f64..200.0).log_scale())
@@ -123,6 +133,8 @@ pub fn dominant_mode_figure(path: &Path) -> Result<()> {
             .configure_mesh()
             .x_desc("inverse temperature β")
             .y_desc("dominant degree l*")
+            .x_label_formatter(&|x| tick(*x))
+            .y_label_formatter(&|y| tick(*y))
             .label_style((FONT, 16))
             .axis_desc_style((FONT, 18))
             .draw()
