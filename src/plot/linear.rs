@@ -1,5 +1,6 @@
 //! Linear-theory figures: growth rates against degree, and the dominant degree against beta.
 
+use super::chart::palette;
 use super::{draw_error, render_png, FONT};
 use crate::linear::{dominant_degree, ln_growth_rate};
 use crate::{Model, Result, TimeUnit};
@@ -10,18 +11,6 @@ use std::path::Path;
 pub const GROWTH_BETAS: [f64; 5] = [1.0, 4.0, 9.0, 25.0, 60.0];
 /// Dimensions drawn in `dominant_mode.png`.
 pub const DOMINANT_DIMS: [usize; 3] = [2, 3, 8];
-
-fn palette(i: usize) -> RGBColor {
-    const C: [RGBColor; 6] = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-    ];
-    C[i % C.len()]
-}
 
 /// `gamma_l / gamma_{l*}` for `l = 1..=lmax` (the ratio is the same for USA and SA, in either
 /// time unit).
