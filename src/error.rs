@@ -74,8 +74,19 @@ pub fn require_in_range(name: &'static str, value: f64, lo: f64, hi: f64) -> Res
         Err(Error::parameter(
             name,
             value,
-            format!("a finite number in [{lo}, {hi}]"),
+            format!("a finite number in [{}, {}]", short(lo), short(hi)),
         ))
+    }
+}
+
+/// Compact text for a range bound: `1e-6`, `100000` -> `1e5`, `2.5`.
+fn short(v: f64) -> String {
+    let plain = format!("{v}");
+    let sci = format!("{v:e}");
+    if sci.len() < plain.len() {
+        sci
+    } else {
+        plain
     }
 }
 

@@ -1,8 +1,11 @@
-//! Diagnostics of token configurations: rotation-invariant harmonic power, cluster detection and
-//! energy (issue 3); growth-rate fits are added by later issues.
+//! Diagnostics of token configurations and time series: rotation-invariant harmonic power,
+//! cluster detection and energy (issue 3); least-squares growth fits, plateaus and merge events
+//! (issue 5).
 
 pub mod clusters;
 pub mod energy;
+pub mod events;
+pub mod fit;
 pub mod power;
 
 pub use clusters::{find_clusters, ClusterParams, Clusters};

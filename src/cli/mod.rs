@@ -1,6 +1,31 @@
-//! Argument structures and thin drivers, one file per subcommand.
+//! Argument structures and thin drivers, one file per subcommand, plus shared parsers.
 
 pub mod figures;
 pub mod linear;
 pub mod particles;
 pub mod pde;
+
+use attnflow::{Model, TimeUnit};
+
+/// Output format of the tabular subcommands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned, human-readable table with a commented header.
+    Table,
+    /// One JSON object.
+    Json,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+/// clap value parser for `--model`.
+pub fn parse_model(s: &str) -> Result<Model, String> {
+    s.parse::<Model>()
+        .map_err(|_| "accepted values: usa, sa".to_string())
+}
+
+/// clap value parser for `--time`.
+pub fn parse_time(s: &str) -> Result<TimeUnit, String> {
+    s.parse::<TimeUnit>()
+        .map_err(|_| "accepted values: physical, scaled".to_string())
+}

@@ -3,6 +3,7 @@
 //! Call [`register_fonts`] (idempotent) before drawing; every chart then uses the family
 //! [`FONT`], so a machine without any system font renders all labels, Greek letters included.
 
+pub mod chart;
 pub mod linear;
 
 use plotters::style::FontStyle;

@@ -6,6 +6,8 @@ pub mod gegenbauer;
 pub mod legendre;
 pub mod quadrature;
 
-pub use bessel::{bessel_i_ratio, bessel_i_scaled, ln_bessel_i};
+pub use bessel::{
+    bessel_i_ratio, bessel_i_scaled, ln_bessel_i, ln_bessel_i_orders, ln_bessel_i_scaled,
+};
 pub use gegenbauer::{gegenbauer, gegenbauer_normalized, harmonic_dimension};
 pub use quadrature::{gauss_gegenbauer, gauss_legendre, Quadrature};
