@@ -26,6 +26,8 @@ enum Command {
     Particles(cli::particles::ParticlesArgs),
     /// Solve the mean-field continuity equation spectrally (circle, sphere, zonal).
     Pde(cli::pde::PdeArgs),
+    /// Theory vs PDE vs particles: the comparison experiments, with reports and figures.
+    Compare(cli::compare::CompareArgs),
     /// Write the project's figures (PNG, embedded font).
     Figures(cli::figures::FiguresArgs),
 }
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Dominant(args) => cli::linear::run_dominant(&args),
         Command::Particles(args) => cli::particles::run(&args),
         Command::Pde(args) => cli::pde::run(&args),
+        Command::Compare(args) => cli::compare::run(&args),
         Command::Figures(args) => cli::figures::run(&args),
     };
     match result {

@@ -63,7 +63,7 @@ pub struct DominantArgs {
 }
 
 /// Validate an inverse temperature given as `--name` (same range as [`linear::check_beta`]).
-fn check_beta(name: &'static str, beta: f64) -> Result<f64> {
+pub fn check_beta_named(name: &'static str, beta: f64) -> Result<f64> {
     linear::check_beta(beta).map_err(|_| {
         Error::parameter(
             name,
@@ -107,7 +107,7 @@ fn fmt_opt(v: Option<f64>, width: usize, sci: bool) -> String {
 /// Run `attnflow linear`.
 pub fn run_linear(args: &LinearArgs) -> Result<()> {
     let dim = check_dim(args.dim)?;
-    let beta = check_beta("beta", args.beta)?;
+    let beta = check_beta_named("beta", args.beta)?;
     let dominant = linear::dominant_degree(beta, dim);
     let lmax = match args.lmax {
         None => (3 * dominant + 10).min(MAX_DEGREE),
@@ -223,10 +223,10 @@ pub fn log_grid(lo: f64, hi: f64, points: usize) -> Vec<f64> {
 pub fn run_dominant(args: &DominantArgs) -> Result<()> {
     let dim = check_dim(args.dim)?;
     let betas = match (args.beta, args.beta_min, args.beta_max) {
-        (Some(b), _, _) => vec![check_beta("beta", b)?],
+        (Some(b), _, _) => vec![check_beta_named("beta", b)?],
         (None, Some(b0), Some(b1)) => {
-            let b0 = check_beta("beta-min", b0)?;
-            let b1 = check_beta("beta-max", b1)?;
+            let b0 = check_beta_named("beta-min", b0)?;
+            let b1 = check_beta_named("beta-max", b1)?;
             if b0 >= b1 {
                 return Err(Error::parameter(
                     "beta-max",

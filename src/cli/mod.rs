@@ -1,5 +1,6 @@
 //! Argument structures and thin drivers, one file per subcommand, plus shared parsers.
 
+pub mod compare;
 pub mod figures;
 pub mod linear;
 pub mod particles;

@@ -1,0 +1,102 @@
+//! Pieces shared by the experiments: particle ensembles on a common time grid, theory rates in
+//! the internal time unit, and parameter checks.
+//!
+//! Time unit of every experiment: the internal one of the particle simulator, `tau = e^beta t`
+//! for USA (scaled kernel `exp(beta(<x,y> - 1))`) and `t` for SA; rates are per unit of it.
+
+use crate::analysis::ClusterParams;
+use crate::linear;
+use crate::particles::{
+    build_velocity_field, run_ensemble, EnsembleResult, Method, RunConfig, StepControl,
+};
+use crate::{Error, Model, Result, TimeUnit};
+
+/// A particle ensemble to run.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ParticleSetup {
+    /// Ambient dimension.
+    pub dim: usize,
+    /// Inverse temperature.
+    pub beta: f64,
+    /// Model.
+    pub model: Model,
+    /// Tokens per system.
+    pub n: usize,
+    /// Number of systems (seeds); system `s` uses PCG stream `s` of `seed`.
+    pub systems: usize,
+    /// Base seed.
+    pub seed: u64,
+    /// Final time (internal unit).
+    pub t_end: f64,
+    /// Intervals of the diagnostics grid.
+    pub series_points: usize,
+    /// Largest recorded degree of the harmonic power.
+    pub lmax_power: usize,
+    /// Local error tolerance of the Dormand–Prince integrator.
+    pub tol: f64,
+    /// Cluster definition.
+    #[serde(skip)]
+    pub clusters: ClusterParams,
+}
+
+impl ParticleSetup {
+    /// Run the ensemble (fast summation where it is cheaper) and return its results.
+    pub fn run(&self) -> Result<EnsembleResult> {
+        let field =
+            build_velocity_field(Method::Auto, self.dim, self.beta, self.model, self.n, 1e-12)?;
+        let cfg = RunConfig {
+            t_end: self.t_end,
+            control: StepControl::DormandPrince { tol: self.tol },
+            lmax_power: self.lmax_power,
+            save_every: None,
+            series_points: self.series_points,
+            clusters: self.clusters,
+        };
+        run_ensemble(
+            &cfg,
+            field.as_ref(),
+            self.n,
+            self.systems,
+            self.seed,
+            None,
+            &|_, _, _, _| Ok(()),
+            &|_| {},
+        )
+    }
+}
+
+/// Linear growth rate `gamma_l` per unit of the internal time (USA: per `tau`; SA: per `t`).
+pub fn theory_rate(l: usize, beta: f64, dim: usize, model: Model) -> f64 {
+    linear::growth_rate(l, beta, dim, model, TimeUnit::Scaled)
+}
+
+/// Name of the internal time unit, for reports and axis labels.
+pub fn time_unit_name(model: Model) -> &'static str {
+    match model {
+        Model::Usa => "τ = e^β t",
+        Model::Sa => "t",
+    }
+}
+
+/// Check a count parameter `name` lies in `[lo, hi]`.
+pub fn check_count(name: &'static str, v: i64, lo: usize, hi: usize) -> Result<usize> {
+    if v >= lo as i64 && v <= hi as i64 {
+        Ok(v as usize)
+    } else {
+        Err(Error::parameter(
+            name,
+            v,
+            format!("an integer in [{lo}, {hi}]"),
+        ))
+    }
+}
+
+/// Column `l - 1` (degree `l`) of the power series of system `s`.
+pub fn power_series(res: &EnsembleResult, s: usize, l: usize) -> Vec<f64> {
+    res.systems[s].rows.iter().map(|r| r.power[l - 1]).collect()
+}
+
+/// Times of the shared diagnostics grid.
+pub fn times(res: &EnsembleResult) -> Vec<f64> {
+    res.systems[0].rows.iter().map(|r| r.time).collect()
+}
