@@ -110,7 +110,13 @@ pub fn tick_text(x: f64) -> String {
             s.trim_end_matches('0').trim_end_matches('.').to_string()
         }
     } else {
-        format!("{x:.2e}")
+        let k = a.log10().floor();
+        let m = x / 10f64.powf(k);
+        if (m - m.round()).abs() < 1e-9 {
+            format!("{}e{k}", m.round())
+        } else {
+            format!("{m:.2}e{k}")
+        }
     }
 }
 
@@ -622,7 +628,9 @@ mod tests {
     fn ticks_are_compact() {
         assert_eq!(tick_text(100.0), "100");
         assert_eq!(tick_text(0.25), "0.25");
-        assert_eq!(tick_text(1e-6), "1.00e-6");
+        assert_eq!(tick_text(1e-6), "1e-6");
+        assert_eq!(tick_text(2.5e-7), "2.50e-7");
+        assert_eq!(tick_text(3e6), "3e6");
         assert_eq!(tick_text(0.0), "0");
     }
 }
