@@ -24,6 +24,31 @@ pub struct CompareArgs {
 pub enum Experiment {
     /// Fitted growth rates of the harmonic power vs linear theory.
     Growth(GrowthArgs),
+    /// Onset time of the meta-stable structure against ln N, vs 1/(2 gamma_{l*}).
+    Onset(OnsetArgs),
+}
+
+/// Arguments of `compare onset`.
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub struct OnsetArgs {
+    #[command(flatten)]
+    pub common: ParticleOpts,
+    /// Smallest N.
+    #[arg(long, default_value_t = 300)]
+    pub n_min: i64,
+    /// Largest N (at least 100 n-min: two decades).
+    #[arg(long, default_value_t = 30_000)]
+    pub n_max: i64,
+    /// Number of sizes (log-spaced).
+    #[arg(long, default_value_t = 5)]
+    pub points: i64,
+    /// Systems per size.
+    #[arg(long, default_value_t = 6)]
+    pub seeds: i64,
+    /// Onset level: C_{l*} reaches level * dim(H_{l*}).
+    #[arg(long, default_value_t = 0.1)]
+    pub level: f64,
 }
 
 /// Options shared by the particle experiments.
@@ -98,6 +123,26 @@ pub fn run(args: &CompareArgs) -> Result<()> {
             let lp = check_count("lmax-power", a.lmax_power, 1, 64)?;
             let s = setup(&a.common, a.n, a.seeds, lp)?;
             compare::growth::run(&s, &a.common.out)?;
+            println!("wrote {}", a.common.out.join("report.md").display());
+        }
+        Experiment::Onset(a) => {
+            let n0 = check_count("n-min", a.n_min, 10, 10_000_000)?;
+            let n1 = check_count("n-max", a.n_max, 10, 10_000_000)?;
+            if (n1 as f64) < 100.0 * n0 as f64 {
+                return Err(attnflow::Error::parameter(
+                    "n-max",
+                    n1,
+                    format!("at least 100 * --n-min = {} (two decades of N)", 100 * n0),
+                ));
+            }
+            let points = check_count("points", a.points, 3, 100)?;
+            attnflow::error::require_in_range("level", a.level, 1e-6, 0.9)?;
+            let s = setup(&a.common, a.n_min, a.seeds, 1)?;
+            let ns: Vec<usize> = super::linear::log_grid(n0 as f64, n1 as f64, points)
+                .iter()
+                .map(|v| v.round() as usize)
+                .collect();
+            compare::onset::run(&s, &ns, a.level, &a.common.out)?;
             println!("wrote {}", a.common.out.join("report.md").display());
         }
     }

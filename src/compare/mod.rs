@@ -5,6 +5,7 @@
 
 pub mod common;
 pub mod growth;
+pub mod onset;
 pub mod predict;
 
 use crate::Result;
