@@ -26,6 +26,22 @@ pub enum Experiment {
     Growth(GrowthArgs),
     /// Onset time of the meta-stable structure against ln N, vs 1/(2 gamma_{l*}).
     Onset(OnsetArgs),
+    /// Cluster locations predicted from the initial data vs where particle clusters form.
+    Predict(PredictArgs),
+}
+
+/// Arguments of `compare predict`.
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub struct PredictArgs {
+    #[command(flatten)]
+    pub common: ParticleOpts,
+    /// Tokens.
+    #[arg(long, default_value_t = 2000)]
+    pub n: i64,
+    /// Final time in the internal unit (default 1.4 ln N / (2 gamma_{l*})).
+    #[arg(long)]
+    pub t_end: Option<f64>,
 }
 
 /// Arguments of `compare onset`.
@@ -143,6 +159,26 @@ pub fn run(args: &CompareArgs) -> Result<()> {
                 .map(|v| v.round() as usize)
                 .collect();
             compare::onset::run(&s, &ns, a.level, &a.common.out)?;
+            println!("wrote {}", a.common.out.join("report.md").display());
+        }
+        Experiment::Predict(a) => {
+            let s = setup(&a.common, a.n, 1, 1)?;
+            if s.dim > 3 {
+                return Err(attnflow::Error::parameter("dim", s.dim, "2 or 3"));
+            }
+            if let Some(t) = a.t_end {
+                attnflow::error::require_positive("t-end", t)?;
+            }
+            let p = compare::predict_run::PredictSetup {
+                dim: s.dim,
+                beta: s.beta,
+                model: s.model,
+                n: s.n,
+                seed: s.seed,
+                t_end: a.t_end,
+                tol: s.tol,
+            };
+            compare::predict_run::run(&p, &a.common.out)?;
             println!("wrote {}", a.common.out.join("report.md").display());
         }
     }

@@ -7,6 +7,7 @@ pub mod common;
 pub mod growth;
 pub mod onset;
 pub mod predict;
+pub mod predict_run;
 
 use crate::Result;
 use serde::Serialize;
