@@ -141,6 +141,23 @@ pub fn linear_maxima(
         .collect()
 }
 
+/// Centre of each cluster: the normalised mean of its members (unit vectors, cluster order).
+pub fn cluster_centres(x: &[f64], dim: usize, cl: &crate::analysis::Clusters) -> Vec<Vec<f64>> {
+    let mut sums = vec![vec![0.0; dim]; cl.count()];
+    for (row, lab) in x.chunks_exact(dim).zip(&cl.labels) {
+        if let Some(c) = lab {
+            for (s, v) in sums[*c].iter_mut().zip(row) {
+                *s += v;
+            }
+        }
+    }
+    for s in &mut sums {
+        let norm = s.iter().map(|v| v * v).sum::<f64>().sqrt();
+        s.iter_mut().for_each(|v| *v /= norm);
+    }
+    sums
+}
+
 /// Run the experiment and write the report and figures.
 pub fn run(setup: &PredictSetup, out: &Path) -> Result<PredictResult> {
     let dim = setup.dim;
@@ -211,22 +228,11 @@ pub fn run(setup: &PredictSetup, out: &Path) -> Result<PredictResult> {
     };
     let res = simulate(&cfg, field.as_ref(), x0.clone(), &mut snap, &|_| {})?;
     let cl = find_clusters(&res.final_x, dim, &ClusterParams::default());
-    let mut sums = vec![vec![0.0; dim]; cl.count()];
-    for (i, lab) in cl.labels.iter().enumerate() {
-        if let Some(c) = lab {
-            for k in 0..dim {
-                sums[*c][k] += res.final_x[i * dim + k];
-            }
-        }
-    }
-    let observed: Vec<(Vec<f64>, usize)> = sums
+    let observed_centres = cluster_centres(&res.final_x, dim, &cl);
+    let observed: Vec<(Vec<f64>, usize)> = observed_centres
         .into_iter()
         .zip(&cl.sizes)
-        .map(|(s, &size)| {
-            let norm = s.iter().map(|v| v * v).sum::<f64>().sqrt();
-            let u: Vec<f64> = s.iter().map(|v| v / norm).collect();
-            (if dim == 2 { vec![angle(&u)] } else { u }, size)
-        })
+        .map(|(u, &size)| (if dim == 2 { vec![angle(&u)] } else { u }, size))
         .collect();
     let observed_angles: Vec<f64> = observed.iter().map(|v| v.0[0]).collect();
     let distances_lstar = if dim == 2 {
