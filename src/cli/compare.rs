@@ -28,6 +28,31 @@ pub enum Experiment {
     Onset(OnsetArgs),
     /// Cluster locations predicted from the initial data vs where particle clusters form.
     Predict(PredictArgs),
+    /// Meta-stable cluster counts over a sweep of beta vs l*(beta).
+    Clusters(ClustersArgs),
+}
+
+/// Arguments of `compare clusters`.
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub struct ClustersArgs {
+    #[command(flatten)]
+    pub common: ParticleOpts,
+    /// Tokens per system.
+    #[arg(long, default_value_t = 2000)]
+    pub n: i64,
+    /// Systems per beta.
+    #[arg(long, default_value_t = 4)]
+    pub seeds: i64,
+    /// Smallest beta of the sweep.
+    #[arg(long, default_value_t = 1.0)]
+    pub beta_min: f64,
+    /// Largest beta of the sweep.
+    #[arg(long, default_value_t = 60.0)]
+    pub beta_max: f64,
+    /// Number of betas (log-spaced).
+    #[arg(long, default_value_t = 12)]
+    pub points: i64,
 }
 
 /// Arguments of `compare predict`.
@@ -159,6 +184,22 @@ pub fn run(args: &CompareArgs) -> Result<()> {
                 .map(|v| v.round() as usize)
                 .collect();
             compare::onset::run(&s, &ns, a.level, &a.common.out)?;
+            println!("wrote {}", a.common.out.join("report.md").display());
+        }
+        Experiment::Clusters(a) => {
+            let s = setup(&a.common, a.n, a.seeds, 1)?;
+            let b0 = check_beta_named("beta-min", a.beta_min)?;
+            let b1 = check_beta_named("beta-max", a.beta_max)?;
+            if b0 >= b1 {
+                return Err(attnflow::Error::parameter(
+                    "beta-max",
+                    b1,
+                    format!("a value greater than --beta-min {b0}"),
+                ));
+            }
+            let points = check_count("points", a.points, 2, 1000)?;
+            let betas = super::linear::log_grid(b0, b1, points);
+            compare::clusters_sweep::run(&s, &betas, &a.common.out)?;
             println!("wrote {}", a.common.out.join("report.md").display());
         }
         Experiment::Predict(a) => {

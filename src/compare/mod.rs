@@ -3,6 +3,7 @@
 //! Every experiment writes `report.md` (plain words, numbers with uncertainties), `data.json`
 //! (every number in the report) and PNG figures into one output directory, through [`Report`].
 
+pub mod clusters_sweep;
 pub mod common;
 pub mod growth;
 pub mod onset;
