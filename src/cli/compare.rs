@@ -30,6 +30,22 @@ pub enum Experiment {
     Predict(PredictArgs),
     /// Meta-stable cluster counts over a sweep of beta vs l*(beta).
     Clusters(ClustersArgs),
+    /// A long run past meta-stability: energy staircase and merge events.
+    Staircase(StaircaseArgs),
+}
+
+/// Arguments of `compare staircase`.
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub struct StaircaseArgs {
+    #[command(flatten)]
+    pub common: ParticleOpts,
+    /// Tokens.
+    #[arg(long, default_value_t = 1000)]
+    pub n: i64,
+    /// Final time in the internal unit (default 2000 / gamma_{l*}).
+    #[arg(long)]
+    pub t_end: Option<f64>,
 }
 
 /// Arguments of `compare clusters`.
@@ -200,6 +216,26 @@ pub fn run(args: &CompareArgs) -> Result<()> {
             let points = check_count("points", a.points, 2, 1000)?;
             let betas = super::linear::log_grid(b0, b1, points);
             compare::clusters_sweep::run(&s, &betas, &a.common.out)?;
+            println!("wrote {}", a.common.out.join("report.md").display());
+        }
+        Experiment::Staircase(a) => {
+            let s = setup(&a.common, a.n, 1, 1)?;
+            let star = linear::dominant_degree(s.beta, s.dim);
+            let gamma = compare::common::theory_rate(star, s.beta, s.dim, s.model);
+            let t_end = match a.t_end {
+                Some(t) => attnflow::error::require_positive("t-end", t)?,
+                None => 2000.0 / gamma,
+            };
+            let st = compare::staircase::StaircaseSetup {
+                dim: s.dim,
+                beta: s.beta,
+                model: s.model,
+                n: s.n,
+                seed: s.seed,
+                t_end,
+                tol: s.tol,
+            };
+            compare::staircase::run(&st, &a.common.out)?;
             println!("wrote {}", a.common.out.join("report.md").display());
         }
         Experiment::Predict(a) => {

@@ -9,6 +9,7 @@ pub mod growth;
 pub mod onset;
 pub mod predict;
 pub mod predict_run;
+pub mod staircase;
 
 use crate::Result;
 use serde::Serialize;
