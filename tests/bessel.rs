@@ -296,3 +296,35 @@ fn invalid_inputs_give_nan() {
     }
     assert!(ln_bessel_i_orders(-1.0, 3, 1.0).iter().all(|v| v.is_nan()));
 }
+
+#[test]
+fn domain_corners_match_mpmath() {
+    // x up to 1e100 and down to 1e-100, nu up to 1e8 (tests/fixtures/bessel_extreme.csv)
+    let text = include_str!("fixtures/bessel_extreme.csv");
+    let mut n = 0;
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let f: Vec<f64> = line.split(',').map(|s| s.trim().parse().unwrap()).collect();
+        let (nu, x, ln_i, ln_scaled) = (f[0], f[1], f[2], f[3]);
+        let got = ln_bessel_i(nu, x);
+        assert!(
+            (got - ln_i).abs() <= 1e-13_f64.max(2.0 * ulp(ln_i)),
+            "ln I_{nu}({x}) = {got:e} vs {ln_i:e}"
+        );
+        let got = ln_bessel_i_scaled(nu, x);
+        assert!(
+            (got - ln_scaled).abs() <= 1e-13_f64.max(2.0 * ulp(ln_scaled)),
+            "ln(e^-x I_{nu}({x})) = {got:e} vs {ln_scaled:e}"
+        );
+        let r = bessel_i_ratio(nu, x);
+        assert!(r > 0.0 && r <= 1.0, "ratio({nu}, {x}) = {r}");
+        n += 1;
+    }
+    assert_eq!(n, 16);
+    // just outside the domain: NaN, not garbage
+    assert!(ln_bessel_i(0.0, 2e100).is_nan());
+    assert!(ln_bessel_i(0.0, 5e-101).is_nan());
+    assert!(ln_bessel_i(2e8, 1.0).is_nan());
+}

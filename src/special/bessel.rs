@@ -7,7 +7,7 @@
 //! - [`bessel_i_scaled`] is `e^{-x} I_nu(x)`, [`ln_bessel_i`] is `ln I_nu(x)`,
 //!   [`ln_bessel_i_scaled`] is `ln(e^{-x} I_nu(x)) = ln I_nu(x) - x`, [`bessel_i_ratio`] is
 //!   `I_{nu+1}(x) / I_nu(x)`, and [`ln_bessel_i_orders`] is `ln I_{nu0+k}(x)` for a run of orders.
-//! - Domain: `nu` finite in `[0, 1e8]`, `x` finite in `[1e-150, 1e150]`. Any other input
+//! - Domain: `nu` finite in `[0, 1e8]`, `x` finite in `[1e-100, 1e100]`. Any other input
 //!   (negative order, `x <= 0`, NaN, infinities, out of range) returns NaN. User-facing
 //!   validation with messages belongs to the caller (CLI / library API boundary).
 //!
@@ -209,13 +209,19 @@ pub(crate) mod dd {
             let j = ((m.hi - 1.0) * 128.0).round();
             let c = 1.0 + j / 128.0;
             let u = m.add_f(-c).div(m.add_f(c));
-            let u2 = u.mul(u);
-            let w = u2.hi;
-            let rest = w * w * (1.0 / 5.0 + w * (1.0 / 7.0 + w * (1.0 / 9.0 + w / 11.0)));
-            let series = u2.mul(ONE_THIRD).add_f(rest).add_f(1.0);
             ln_table()[j as usize]
                 .add(LN2.mul_f(k as f64))
-                .add(u.mul(series).mul_f(2.0))
+                .add(two_atanh_small(u))
+        }
+
+        /// `ln(1 + self)` for `self > -1`, accurate also for tiny `self` (where `1 + self` would
+        /// lose digits): `2 atanh(y / (2 + y))` for `|y| < 1/64`.
+        pub(crate) fn ln_1p(self) -> Dd {
+            if self.hi.abs() < 1.0 / 64.0 {
+                two_atanh_small(self.div(self.add_f(2.0)))
+            } else {
+                self.add_f(1.0).ln()
+            }
         }
 
         /// Natural logarithm by the plain series `k ln 2 + 2 atanh((m-1)/(m+1))`,
@@ -238,6 +244,17 @@ pub(crate) mod dd {
             }
             LN2.mul_f(k as f64).add(u.mul(s).mul_f(2.0))
         }
+    }
+
+    /// `2 atanh(u) = 2u (1 + u^2/3 + u^4/5 + ...)` for `|u| <= 1/128`: the `u^2/3` term in
+    /// double-double, the rest (< 1e-9 relative) in f64.
+    fn two_atanh_small(u: Dd) -> Dd {
+        let u2 = u.mul(u);
+        let w = u2.hi;
+        let rest =
+            w * w * (1.0 / 5.0 + w * (1.0 / 7.0 + w * (1.0 / 9.0 + w * (1.0 / 11.0 + w / 13.0))));
+        let series = u2.mul(ONE_THIRD).add_f(rest).add_f(1.0);
+        u.mul(series).mul_f(2.0)
     }
 
     /// `1/3` in double-double.
@@ -353,23 +370,34 @@ fn debye_tail(p: f64, v: f64) -> f64 {
 }
 
 /// `ln I_nu(x)` by the Debye expansion, `nu >= DEBYE_MIN_ORDER`, as a double-double.
+///
+/// For `z = x/nu < 1` the exponent is `nu eta`, `eta = s - ln((1+s)/z)`, `s = (1+z^2)^{1/2}`.
+/// For `z >= 1` it is written as `x + nu w` with
+/// `w = eta - z = 1/(s+z) - ln(1 + (1 + 1/(s+z))/z)`, which stays accurate when `x` is huge
+/// and `nu w ~ -nu^2/(2x)` is tiny next to it.
 fn debye_ln_i(nu: f64, x: f64) -> Dd {
     let zh = x / nu;
     let zl = Dd::from(x).sub(Dd::from(zh).mul_f(nu)).hi / nu;
     let z = Dd::from(zh).add_f(zl);
     let s = z.mul(z).add_f(1.0).sqrt();
-    let eta = s.sub(s.add_f(1.0).div(z).ln());
-    let p = 1.0 / s.hi;
-    // -ln((2 pi nu)^{1/2} (1+z^2)^{1/4}) = -(ln(2 pi) + ln(nu s)) / 2
-    let prefactor = dd::LN_2PI.add(s.mul_f(nu).ln()).mul_f(-0.5);
-    eta.mul_f(nu)
-        .add(prefactor)
-        .add_f(debye_tail(p, 1.0 / nu).ln_1p())
+    // -ln((2 pi nu)^{1/2} (1+z^2)^{1/4}) = -(ln(2 pi) + ln(nu s)) / 2, plus ln(sum U_k/nu^k)
+    let rest = dd::LN_2PI
+        .add(s.mul_f(nu).ln())
+        .mul_f(-0.5)
+        .add_f(debye_tail(1.0 / s.hi, 1.0 / nu).ln_1p());
+    if zh < 1.0 {
+        let eta = s.sub(s.add_f(1.0).div(z).ln());
+        eta.mul_f(nu).add(rest)
+    } else {
+        let inv = Dd::from(1.0).div(s.add(z));
+        let w = inv.sub(inv.add_f(1.0).div(z).ln_1p());
+        w.mul_f(nu).add(rest).add_f(x)
+    }
 }
 
 /// True when `(nu, x)` is inside the documented domain.
 fn in_domain(nu: f64, x: f64) -> bool {
-    (0.0..=1e8).contains(&nu) && (1e-150..=1e150).contains(&x)
+    (0.0..=1e8).contains(&nu) && (1e-100..=1e100).contains(&x)
 }
 
 /// Smallest integer `m >= 1` with `nu + m >= DEBYE_MIN_ORDER` (for `nu < DEBYE_MIN_ORDER`).
@@ -456,14 +484,14 @@ pub(crate) fn ln_bessel_i_orders_dd(nu0: f64, count: usize, x: f64) -> Vec<Dd> {
 
 /// Exponentially scaled `e^{-x} I_nu(x)`; relative accuracy a few ulp wherever the value is a
 /// normal f64 (it underflows to 0 only where `ln I_nu(x) - x < -745`). NaN outside the domain
-/// (`0 <= nu <= 1e8`, `1e-150 <= x <= 1e150`).
+/// (`0 <= nu <= 1e8`, `1e-100 <= x <= 1e100`).
 pub fn bessel_i_scaled(nu: f64, x: f64) -> f64 {
     let l = ln_bessel_i_dd(nu, x).add_f(-x);
     l.hi.exp() * (1.0 + l.lo)
 }
 
 /// Natural logarithm `ln I_nu(x)`, finite for every `(nu, x)` in the domain
-/// (`0 <= nu <= 1e8`, `1e-150 <= x <= 1e150`; NaN outside), also where `I_nu(x)` under- or
+/// (`0 <= nu <= 1e8`, `1e-100 <= x <= 1e100`; NaN outside), also where `I_nu(x)` under- or
 /// overflows f64. Absolute error about one ulp of the result (plus ~1e-15).
 pub fn ln_bessel_i(nu: f64, x: f64) -> f64 {
     ln_bessel_i_dd(nu, x).to_f64()
