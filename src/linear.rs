@@ -221,7 +221,8 @@ pub struct Mode {
 
 /// The spectrum `l = 0..=lmax`: `ln lambda_l`, `gamma_l`, `ln gamma_l` for one model and time
 /// unit (conventions in the module docs). One pass over the orders `a, a+1, ..., a+lmax`
-/// (cost ~1 us per degree). Empty for invalid `beta` or `dim`.
+/// (a few microseconds per degree; `benches/bessel_linear.rs`). Empty for invalid `beta` or
+/// `dim`.
 pub fn spectrum(lmax: usize, beta: f64, dim: usize, model: Model, time: TimeUnit) -> Vec<Mode> {
     if !valid(beta, dim) {
         return Vec::new();

@@ -34,10 +34,19 @@
 //!    `nu < 35`: the ratio produced by the recurrence of item 2 (errors in the seed are damped at
 //!    every step).
 //!
-//! Accuracy (measured against mpmath at 50 digits, see `tests/bessel.rs` and
-//! `scripts/reference_bessel.py`): relative error of `e^{-x} I_nu(x)` and absolute error of
-//! `ln I_nu(x)` at the level of a few units in the last place of the result over
-//! `nu in [0, 2511]`, `x in [1e-6, 1e5]`.
+//! 4. For `x >= nu` the Debye exponent is written `x + nu (eta - z)` with
+//!    `eta - z = 1/(s+z) - ln(1 + (1 + 1/(s+z))/z)`, `s = (1+z^2)^{1/2}`, so `ln I_nu(x) - x`
+//!    stays accurate up to `x = 1e100`.
+//!
+//! # Accuracy
+//!
+//! Measured against mpmath (`scripts/reference_bessel.py`, 50 digits; `tests/bessel.rs`) on a
+//! grid `nu in {0, .., 2511} x x in {1e-6, .., 1e5}` with turning points, 400 random points,
+//! and the domain corners: `|error of ln I_nu(x)| <= 7.1e-15` and never more than 2 ulp of the
+//! value (where `|ln I| > 512` one ulp exceeds 1e-13, so an absolute 1e-13 cannot be met by any
+//! f64 result there); relative error of `e^{-x} I_nu(x)` `<= 2.1e-15` wherever it is a normal
+//! f64; relative error of the ratio `<= 1.8e-15`. Half-integer closed forms (`nu = 1/2, 3/2,
+//! 5/2`) agree to `<= 1.9e-15` relative; the three-term recurrence holds in log space.
 
 /// Smallest order at which the Debye expansion (13 terms) is used directly.
 const DEBYE_MIN_ORDER: f64 = 35.0;
@@ -246,16 +255,25 @@ pub(crate) mod dd {
         }
     }
 
-    /// `2 atanh(u) = 2u (1 + u^2/3 + u^4/5 + ...)` for `|u| <= 1/128`: the `u^2/3` term in
-    /// double-double, the rest (< 1e-9 relative) in f64.
+    /// `2 atanh(u) = 2u (1 + u^2/3 + u^4/5 + ...)` for `|u| <= 1/128`: the terms up to
+    /// `u^4/5` in double-double, the rest (relative size < u^6/7 < 4e-14) in f64.
     fn two_atanh_small(u: Dd) -> Dd {
         let u2 = u.mul(u);
         let w = u2.hi;
-        let rest =
-            w * w * (1.0 / 5.0 + w * (1.0 / 7.0 + w * (1.0 / 9.0 + w * (1.0 / 11.0 + w / 13.0))));
-        let series = u2.mul(ONE_THIRD).add_f(rest).add_f(1.0);
+        let rest = w * (1.0 / 7.0 + w * (1.0 / 9.0 + w * (1.0 / 11.0 + w / 13.0)));
+        let series = u2
+            .mul(ONE_FIFTH.add_f(rest))
+            .add(ONE_THIRD)
+            .mul(u2)
+            .add_f(1.0);
         u.mul(series).mul_f(2.0)
     }
+
+    /// `1/5` in double-double.
+    const ONE_FIFTH: Dd = Dd {
+        hi: 0.2,
+        lo: -1.1102230246251566e-17,
+    };
 
     /// `1/3` in double-double.
     const ONE_THIRD: Dd = Dd {
@@ -526,4 +544,52 @@ pub fn ln_bessel_i_orders(nu0: f64, count: usize, x: f64) -> Vec<f64> {
         .into_iter()
         .map(Dd::to_f64)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dd::Dd;
+
+    /// `|got - (hi + lo)| <= tol * |hi|`, evaluated in double-double.
+    fn close(got: Dd, hi: f64, lo: f64, tol: f64) -> bool {
+        got.sub(Dd { hi, lo }).to_f64().abs() <= tol * hi.abs()
+    }
+
+    #[test]
+    fn double_double_logs_match_mpmath() {
+        // reference hi/lo pairs from mpmath at 50 digits
+        let cases = [
+            (3.0, 1.0986122886681098, -9.07129723500153e-17),
+            (10.0, 2.302585092994046, -2.1707562233822494e-16),
+            (1e-300, -690.7755278982137, -2.3670096176709832e-14),
+            (1.7, 0.5306282510621704, -5.076541175216476e-18),
+        ];
+        for (x, hi, lo) in cases {
+            let g = Dd::from(x).ln();
+            assert!(
+                close(g, hi, lo, 1e-30),
+                "ln {x}: {g:?} err {:e}",
+                g.sub(Dd { hi, lo }).to_f64()
+            );
+        }
+        assert!(close(
+            Dd::from(2.0).ln(),
+            super::dd::LN2.hi,
+            super::dd::LN2.lo,
+            1e-31
+        ));
+        let l1p = Dd::from(1e-20).ln_1p();
+        assert!(close(l1p, 1e-20, -5e-41, 1e-30));
+        let l1p = Dd::from(0.01).ln_1p();
+        assert!(close(
+            l1p,
+            0.009950330853168083,
+            -2.877651526717895e-19,
+            1e-30
+        ));
+        let r2 = Dd::from(2.0).sqrt();
+        assert!(close(r2, 1.4142135623730951, -9.667293313452913e-17, 1e-31));
+        let third = Dd::from(1.0).div(Dd::from(3.0));
+        assert!(close(third.mul_f(3.0), 1.0, 0.0, 1e-31));
+    }
 }
