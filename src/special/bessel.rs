@@ -588,7 +588,12 @@ mod tests {
             1e-30
         ));
         let r2 = Dd::from(2.0).sqrt();
-        assert!(close(r2, 1.4142135623730951, -9.667293313452913e-17, 1e-31));
+        assert!(close(
+            r2,
+            std::f64::consts::SQRT_2,
+            -9.667293313452913e-17,
+            1e-31
+        ));
         let third = Dd::from(1.0).div(Dd::from(3.0));
         assert!(close(third.mul_f(3.0), 1.0, 0.0, 1e-31));
     }
