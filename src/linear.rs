@@ -154,17 +154,17 @@ impl RateContext {
     }
 
     /// `ln gamma_l` from `ln I_{l+a}(beta)` (double-double), `l >= 1`.
-    fn ln_rate(&self, l: usize, ln_i_l: Dd) -> f64 {
+    fn ln_rate(&self, l: usize, ln_i_l: Dd) -> Dd {
         let base = ln_laplacian_eigenvalue(l, self.dim).sub(self.ln_beta);
         match self.model {
             Model::Usa => {
                 let v = base.add(self.ln_prefactor).add(ln_i_l);
                 match self.time {
-                    TimeUnit::Physical => v.to_f64(),
-                    TimeUnit::Scaled => v.add_f(-self.beta).to_f64(),
+                    TimeUnit::Physical => v,
+                    TimeUnit::Scaled => v.add_f(-self.beta),
                 }
             }
-            Model::Sa => base.add(ln_i_l).sub(self.ln_i_0).to_f64(),
+            Model::Sa => base.add(ln_i_l).sub(self.ln_i_0),
         }
     }
 }
@@ -178,6 +178,38 @@ pub fn ln_funk_hecke_eigenvalue(l: usize, beta: f64, dim: usize) -> f64 {
     ln_prefactor(beta, dim)
         .add(ln_bessel_i_dd(l as f64 + order_offset(dim), beta))
         .to_f64()
+}
+
+/// `e^{-beta} lambda_l(beta, d)`: the Funk–Hecke eigenvalue of the scaled kernel
+/// `exp(beta(<x,y> - 1))` used by the solvers (values in `(0, 1]`, relative accuracy a few
+/// ulp; 0 where it underflows f64). NaN for invalid input.
+pub fn funk_hecke_eigenvalue_scaled(l: usize, beta: f64, dim: usize) -> f64 {
+    if !valid(beta, dim) {
+        return f64::NAN;
+    }
+    exp_dd(
+        ln_prefactor(beta, dim)
+            .add(ln_bessel_i_dd(l as f64 + order_offset(dim), beta))
+            .add_f(-beta),
+    )
+}
+
+/// `e^{-beta} lambda_l(beta, d)` for `l = 0..=lmax` in one pass over the orders (see
+/// [`funk_hecke_eigenvalue_scaled`]). Empty for invalid input.
+pub fn funk_hecke_eigenvalues_scaled(lmax: usize, beta: f64, dim: usize) -> Vec<f64> {
+    if !valid(beta, dim) {
+        return Vec::new();
+    }
+    let pre = ln_prefactor(beta, dim).add_f(-beta);
+    ln_bessel_i_orders_dd(order_offset(dim), lmax + 1, beta)
+        .into_iter()
+        .map(|v| exp_dd(pre.add(v)))
+        .collect()
+}
+
+/// `exp(hi + lo)` to full relative precision.
+fn exp_dd(v: Dd) -> f64 {
+    v.hi.exp() * (1.0 + v.lo)
 }
 
 /// `ln gamma_l`, the logarithm of the growth rate of a degree-`l` perturbation per unit of the
@@ -196,13 +228,25 @@ pub fn ln_growth_rate(
     if !valid(beta, dim) {
         return Some(f64::NAN);
     }
-    let ctx = RateContext::new(beta, dim, model, time);
-    Some(ctx.ln_rate(l, ln_bessel_i_dd(l as f64 + order_offset(dim), beta)))
+    Some(ln_growth_rate_dd(l, beta, dim, model, time).to_f64())
 }
 
 /// Growth rate `gamma_l` (see [`ln_growth_rate`]); `0` for `l = 0`, `+inf` where it overflows.
+/// Relative accuracy a few ulp wherever the rate is a normal f64.
 pub fn growth_rate(l: usize, beta: f64, dim: usize, model: Model, time: TimeUnit) -> f64 {
-    ln_growth_rate(l, beta, dim, model, time).map_or(0.0, f64::exp)
+    if l == 0 {
+        return 0.0;
+    }
+    if !valid(beta, dim) {
+        return f64::NAN;
+    }
+    exp_dd(ln_growth_rate_dd(l, beta, dim, model, time))
+}
+
+/// `ln gamma_l` in double-double (`l >= 1`, valid input).
+fn ln_growth_rate_dd(l: usize, beta: f64, dim: usize, model: Model, time: TimeUnit) -> Dd {
+    let ctx = RateContext::new(beta, dim, model, time);
+    ctx.ln_rate(l, ln_bessel_i_dd(l as f64 + order_offset(dim), beta))
 }
 
 /// One degree of the linear spectrum.
@@ -243,8 +287,9 @@ pub fn spectrum(lmax: usize, beta: f64, dim: usize, model: Model, time: TimeUnit
                     log_rate: None,
                 };
             }
-            let lr = ctx.ln_rate(l, ln_i_l);
-            let r = lr.exp();
+            let lr_dd = ctx.ln_rate(l, ln_i_l);
+            let lr = lr_dd.to_f64();
+            let r = exp_dd(lr_dd);
             Mode {
                 l,
                 log_lambda,

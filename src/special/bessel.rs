@@ -338,6 +338,17 @@ pub(crate) mod dd {
             }
         }
 
+        /// Multiply by a positive finite double-double.
+        #[inline]
+        pub(crate) fn mul(&mut self, f: Dd) {
+            self.v = self.v.mul(f);
+            let k = exponent(self.v.hi);
+            if k.abs() > 400 {
+                self.v = self.v.ldexp(-k);
+                self.e += k as i64;
+            }
+        }
+
         /// Natural logarithm as a double-double.
         pub(crate) fn ln(&self) -> Dd {
             let k = exponent(self.v.hi);
@@ -443,17 +454,20 @@ fn recur_down(nu: f64, x: f64, mut visit: impl FnMut(usize, Dd, &DdExp)) -> (Dd,
     let z = x / top;
     let dln_dnu = -((1.0 + z.hypot(1.0)) / z).ln();
     let ln_top = debye_ln_i(top, x).add_f(top_err * dln_dnu);
-    let mut r = debye_ln_i(top + 1.0, x).sub(ln_top).to_f64().exp();
+    let seed = debye_ln_i(top + 1.0, x).sub(ln_top);
+    let mut r = Dd::from(seed.hi.exp() * (1.0 + seed.lo));
     let mut prod = DdExp::one();
+    let x_dd = Dd::from(x);
     for i in (1..=m).rev() {
-        // order j = nu + i carried exactly as j_hi + j_lo
+        // order j = nu + i carried exactly as j_hi + j_lo; the step in double-double, so the
+        // only f64-level error left is that of the seed, which the recurrence damps
         let (j_hi, j_lo) = dd::two_sum(nu, i as f64);
-        let c = 2.0 * (j_hi / x) + (2.0 * (j_lo / x) + r);
-        prod.mul_f(c);
-        r = 1.0 / c;
+        let c = Dd::from(j_hi).add_f(j_lo).mul_f(2.0).div(x_dd).add(r);
+        prod.mul(c);
+        r = Dd::from(1.0).div(c);
         visit(i - 1, ln_top, &prod);
     }
-    (ln_top, r)
+    (ln_top, r.to_f64())
 }
 
 /// `ln I_nu(x)` as a double-double `(hi, lo)` (crate-internal; NaN outside the domain).
@@ -527,10 +541,8 @@ pub fn bessel_i_ratio(nu: f64, x: f64) -> f64 {
         return f64::NAN;
     }
     if nu >= DEBYE_MIN_ORDER {
-        debye_ln_i(nu + 1.0, x)
-            .sub(debye_ln_i(nu, x))
-            .to_f64()
-            .exp()
+        let d = debye_ln_i(nu + 1.0, x).sub(debye_ln_i(nu, x));
+        d.hi.exp() * (1.0 + d.lo)
     } else {
         recur_down(nu, x, |_, _, _| {}).1
     }
