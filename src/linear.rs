@@ -22,11 +22,19 @@
 //! `sqrt(pi) prod (k + 1/2)`) and `a ln(2/beta)` a double-double logarithm, so the large terms of
 //! `ln lambda_l` (which nearly cancel for small `beta` in high dimension) cancel exactly and the
 //! results carry about one ulp of error. SA rates use `ln I_{l+a} - ln I_a` (the prefactor
-//! cancels). Nothing overflows: logs are finite for every `l`, `beta`, `d` in range, and
-//! `exp` is only taken where the result is a normal f64.
+//! cancels). Nothing overflows: logs are finite for every `l`, `beta`, `d` in range, and rates
+//! are `exp` of the double-double logarithm, returned where they are a normal f64.
 //!
-//! Input contract: `beta` finite and `> 0` (tested on `[1e-6, 1e5]`), `2 <= dim`; functions
-//! returning f64 give NaN outside it, [`dominant_degree`] gives 0. User-facing checks with
+//! Measured against mpmath at 40 digits (`scripts/reference_linear.py`,
+//! `tests/linear_theory.rs`; `d in {2,3,4,5,8,16,33,64,1024}`, `beta in [1e-3, 1e4]`,
+//! `l in [0, 2000]`, USA/SA, physical/scaled): `|error of ln gamma_l| <= 3.6e-15` for
+//! `d <= 64` and never above 2 ulp of the value (where `|ln gamma_l| > 2048`, one ulp exceeds
+//! 1e-12); relative error of `gamma_l` and of `e^{-beta} lambda_l` `<= 3e-16` wherever they are
+//! normal f64; thresholds `beta_k` to `<= 3.3e-15` relative (k <= 100).
+//!
+//! Input contract: `beta` in `[1e-100, 1e100]` (tested on `[1e-3, 1e4]` here and the Bessel
+//! functions on `[1e-6, 1e5]`), `2 <= dim <= 1e8`; functions returning f64 give NaN outside it,
+//! [`dominant_degree`] gives 0. User-facing checks with
 //! messages: [`check_beta`], [`check_dim`], [`check_degree`].
 
 use crate::error::{Error, Result};
@@ -88,8 +96,9 @@ fn order_offset(dim: usize) -> f64 {
     (dim as f64 - 2.0) / 2.0
 }
 
+/// Inside the domain of the Bessel routines (`x in [1e-100, 1e100]`, order `<= 1e8`).
 fn valid(beta: f64, dim: usize) -> bool {
-    beta.is_finite() && beta > 0.0 && dim >= 2
+    (1e-100..=1e100).contains(&beta) && (2..=100_000_000).contains(&dim)
 }
 
 /// `ln Gamma(d/2)` in double-double, from the exact products
@@ -310,7 +319,7 @@ fn ln_rate_step(l: usize, beta: f64, dim: usize) -> f64 {
 
 /// Dominant degree `l* = argmax_{l >= 1} gamma_l` (the same for USA and SA): the smallest
 /// `l >= 1` with `gamma_{l+1} <= gamma_l`. Found by a galloping + bisection search on the
-/// sign of [`gamma_{l+1}/gamma_l - 1`], started at [`dominant_degree_asymptote`]; `O(log l*)`
+/// sign of `ln(gamma_{l+1}/gamma_l)`, started at [`dominant_degree_asymptote`]; `O(log l*)`
 /// ratio evaluations. At `beta = beta_k` exactly the smaller degree `k` is returned.
 /// Returns 0 for invalid input.
 pub fn dominant_degree(beta: f64, dim: usize) -> usize {

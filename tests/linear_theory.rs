@@ -384,6 +384,8 @@ fn invalid_inputs() {
             .is_nan()
     );
     assert_eq!(dominant_degree(0.0, 3), 0);
+    assert_eq!(dominant_degree(1e200, 3), 0);
+    assert_eq!(dominant_degree(1.0, 1), 0);
     assert!(spectrum(10, -1.0, 3, Model::Sa, TimeUnit::Physical).is_empty());
     assert!(threshold(0, 3).is_nan());
 }
