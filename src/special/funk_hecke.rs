@@ -9,7 +9,11 @@
 //! `c_d = 1 / int_{-1}^{1} (1 - t^2)^{(d-3)/2} dt`,
 //!
 //! evaluated as `ln lambda_l = beta + ln sum_k w_k e^{beta (x_k - 1)} P_l^a(x_k)` with the
-//! probability rule [`sphere_zonal_rule`] (so no term overflows, for any `beta`).
+//! probability rule [`crate::special::sphere_zonal_rule`] (so no term overflows, for any `beta`).
+//! `x_k - 1` and `P_l^a(x_k)` are formed from the complements `1 - |x_k|` kept to full relative
+//! precision ([`sphere_zonal_rule_with_complements`]): from the rounded double `x_k` the
+//! terms near `x = 1`, which dominate for large `beta`, would carry relative errors
+//! `~beta eps` (exponential) and `~l^2 eps` (polynomial).
 //!
 //! Conditioning: the terms `w_k e^{beta (x_k - 1)} P_l^a(x_k)` have both signs for `l >= 1`.
 //! The condition number of the sum, `kappa = sum |terms| / |sum|`, is at most
@@ -18,8 +22,10 @@
 //! `lambda_l / lambda_0` falls to `~1e-14` the quadrature route carries no digits; use the
 //! closed form there. [`funk_hecke_by_quadrature`] returns `kappa` with the value.
 
-use crate::special::gegenbauer::gegenbauer_normalized_all;
-use crate::special::quadrature::{sphere_zonal_rule, Quadrature};
+use crate::special::gegenbauer::{
+    for_each_normalized_plain, for_each_normalized_reinsch, ldexp, REINSCH_THRESHOLD,
+};
+use crate::special::quadrature::{sphere_zonal_rule_with_complements, Quadrature};
 
 /// Result of the quadrature route: `ln lambda_l` and the condition number of the sum.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -52,14 +58,30 @@ fn check(beta: f64, dim: usize) {
     );
 }
 
-fn sums_all(lmax: usize, beta: f64, dim: usize, rule: &Quadrature) -> Vec<FunkHeckeQuadrature> {
+fn sums_all(
+    lmax: usize,
+    beta: f64,
+    dim: usize,
+    rule: &Quadrature,
+    complements: &[f64],
+) -> Vec<FunkHeckeQuadrature> {
     let a = (dim as f64 - 2.0) / 2.0;
     let mut p = vec![0.0; lmax + 1];
     let mut signed = vec![0.0; lmax + 1];
     let mut absolute = vec![0.0; lmax + 1];
-    for (&x, &w) in rule.nodes.iter().zip(&rule.weights) {
-        let we = w * (beta * (x - 1.0)).exp();
-        gegenbauer_normalized_all(lmax, a, x, &mut p);
+    for ((&x, &w), &c) in rule.nodes.iter().zip(&rule.weights).zip(complements) {
+        // x - 1 from the complement c = 1 - |x| (exact relative precision near x = 1)
+        let x_minus_1 = if x >= 0.0 { -c } else { -(2.0 - c) };
+        let we = w * (beta * x_minus_1).exp();
+        let mut store = |k: usize, m: f64, e: i64| p[k] = if e == 0 { m } else { ldexp(m, e) };
+        if x.abs() >= REINSCH_THRESHOLD {
+            for_each_normalized_reinsch(lmax, a, c, &mut store);
+            if x < 0.0 {
+                p.iter_mut().skip(1).step_by(2).for_each(|v| *v = -*v);
+            }
+        } else {
+            for_each_normalized_plain(lmax, a, x, &mut store);
+        }
         for l in 0..=lmax {
             let t = we * p[l];
             signed[l] += t;
@@ -98,8 +120,8 @@ pub fn funk_hecke_by_quadrature_all(
     n_nodes: usize,
 ) -> Vec<FunkHeckeQuadrature> {
     check(beta, dim);
-    let rule = sphere_zonal_rule(n_nodes, dim);
-    sums_all(lmax, beta, dim, &rule)
+    let (rule, complements) = sphere_zonal_rule_with_complements(n_nodes, dim);
+    sums_all(lmax, beta, dim, &rule, &complements)
 }
 
 /// `ln lambda_l(beta, d)` and its condition number by `n_nodes`-point Gauss–Gegenbauer

@@ -13,5 +13,6 @@ pub use gegenbauer::{
     ln_gegenbauer_at_one, ln_harmonic_dimension,
 };
 pub use quadrature::{
-    gauss_gegenbauer, gauss_legendre, gegenbauer_weight_mass, sphere_zonal_rule, Quadrature,
+    gauss_gegenbauer, gauss_legendre, gegenbauer_weight_mass, sphere_zonal_rule,
+    sphere_zonal_rule_with_complements, Quadrature,
 };

@@ -1,0 +1,201 @@
+//! The quadrature route to the Funk–Hecke eigenvalues against (i) 25-digit mpmath Bessel values
+//! (tests/fixtures/quadrature_funk_hecke_mpmath.csv, scripts/reference_quadrature.py) and (ii) the
+//! library's closed form `linear::ln_funk_hecke_eigenvalue` (Bessel route).
+//!
+//! Conditioning: the quadrature sum has terms of both signs; its condition number `kappa`
+//! (returned with the value) is at most `lambda_0 / lambda_l`, and the relative error is about
+//! `kappa` times the relative accuracy of one term (nodes, weights, `e^{beta(x-1)}` and `P_l` are
+//! each good to a few ulp; measured error / kappa is about 1e-16). The tolerance is therefore
+//! `TOL_BASE + per_kappa(d) * kappa` (plus the rounding of `ln lambda` itself), and the
+//! comparison is made where that is at most 1e-12 (`kappa <= ~2e3`): beyond, the quadrature
+//! route carries fewer digits than the claim, and `lambda_l / lambda_0 < ~1e-14` carries none.
+
+use attnflow::linear::ln_funk_hecke_eigenvalue;
+use attnflow::special::funk_hecke::{
+    funk_hecke_by_quadrature, funk_hecke_by_quadrature_all, funk_hecke_quadrature_nodes,
+    ln_funk_hecke_by_quadrature,
+};
+use std::collections::BTreeMap;
+
+const TOL_BASE: f64 = 2e-14;
+const DIMS: [usize; 7] = [2, 3, 4, 5, 8, 16, 64];
+const BETAS: [f64; 6] = [1e-3, 0.5, 1.0, 9.0, 50.0, 200.0];
+
+/// (dim, beta bits) -> ln lambda_l for l = 0, 1, ...
+fn reference() -> BTreeMap<(usize, u64), Vec<f64>> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/quadrature_funk_hecke_mpmath.csv"
+    );
+    let text = std::fs::read_to_string(path).expect("fixture");
+    let mut map: BTreeMap<(usize, u64), Vec<f64>> = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let d: usize = f[0].parse().unwrap();
+        let beta: f64 = f[1].parse().unwrap();
+        let l: usize = f[2].parse().unwrap();
+        let v = map.entry((d, beta.to_bits())).or_default();
+        assert_eq!(v.len(), l);
+        v.push(f[3].parse().unwrap());
+    }
+    map
+}
+
+/// Relative accuracy of one term of the sum: a few ulp, growing with `a = (d-2)/2` because the
+/// weights' sensitivity to the node is `4a x/(1-x^2)` (weights measured to 5e-15 at a = 31 in
+/// tests/quadrature.rs); measured error / kappa: <= 4e-16 for d <= 16, 1.5e-15 for d = 64.
+fn per_kappa(dim: usize) -> f64 {
+    4e-16 * (1.0 + (dim as f64 - 2.0) / 16.0)
+}
+
+/// Tolerance on `ln lambda_l` (= relative tolerance on `lambda_l`) for a sum with condition number
+/// `kappa`; `ln_lambda` enters because a double holding `ln lambda ~ 200` is itself only good to
+/// half an ulp (`1.4e-14`).
+fn tolerance(kappa: f64, dim: usize, ln_lambda: f64) -> f64 {
+    TOL_BASE + per_kappa(dim) * kappa + 4.5e-16 * ln_lambda.abs()
+}
+
+/// Quadrature route vs mpmath: relative error of lambda_l (= absolute error of ln lambda_l)
+/// within the conditioning-based tolerance, for every l where that tolerance is <= 1e-12; the
+/// condition number obeys its bound kappa <= lambda_0 / lambda_l.
+#[test]
+fn quadrature_route_matches_mpmath() {
+    let refs = reference();
+    let mut worst_ratio: f64 = 0.0;
+    let mut tested = 0;
+    for d in DIMS {
+        for beta in BETAS {
+            let ln_ref = &refs[&(d, beta.to_bits())];
+            let lmax = ln_ref.len() - 1;
+            let n = funk_hecke_quadrature_nodes(lmax, beta);
+            let got = funk_hecke_by_quadrature_all(lmax, beta, d, n);
+            for (l, r) in got.iter().enumerate() {
+                let tol = tolerance(r.condition, d, ln_ref[l]);
+                if tol > 1e-12 {
+                    continue;
+                }
+                let bound = (ln_ref[0] - ln_ref[l]).exp();
+                assert!(r.condition >= 1.0 && r.condition <= bound * (1.0 + 1e-12));
+                let err = (r.ln_lambda - ln_ref[l]).abs();
+                worst_ratio = worst_ratio.max(err / tol);
+                tested += 1;
+                assert!(
+                    err <= tol,
+                    "d={d} beta={beta} l={l}: {} vs {} (kappa {:e}, err {err:e})",
+                    r.ln_lambda,
+                    ln_ref[l],
+                    r.condition
+                );
+            }
+        }
+    }
+    assert!(tested > 500, "{tested}");
+    println!("{tested} values; worst error / tolerance = {worst_ratio:.3}");
+}
+
+/// Quadrature route vs the closed form `linear::ln_funk_hecke_eigenvalue` (Bessel route), same
+/// tolerance; the closed form is itself checked against mpmath here, so a failure names the
+/// route at fault.
+#[test]
+fn quadrature_route_matches_closed_form() {
+    let refs = reference();
+    let mut worst_closed: f64 = 0.0;
+    let mut worst_pair: f64 = 0.0;
+    for d in DIMS {
+        for beta in BETAS {
+            let ln_ref = &refs[&(d, beta.to_bits())];
+            let lmax = ln_ref.len() - 1;
+            let n = funk_hecke_quadrature_nodes(lmax, beta);
+            let got = funk_hecke_by_quadrature_all(lmax, beta, d, n);
+            for (l, r) in got.iter().enumerate() {
+                let tol = tolerance(r.condition, d, ln_ref[l]);
+                if tol > 1e-12 {
+                    continue;
+                }
+                let closed = ln_funk_hecke_eigenvalue(l, beta, d);
+                let closed_err = (closed - ln_ref[l]).abs();
+                worst_closed = worst_closed.max(closed_err);
+                assert!(
+                    closed_err <= 1e-12,
+                    "closed form d={d} beta={beta} l={l}: {closed} vs mpmath {}",
+                    ln_ref[l]
+                );
+                let diff = (r.ln_lambda - closed).abs();
+                worst_pair = worst_pair.max(diff);
+                assert!(
+                    diff <= tol + closed_err,
+                    "d={d} beta={beta} l={l}: quadrature {} vs closed form {closed}",
+                    r.ln_lambda
+                );
+            }
+        }
+    }
+    println!("closed form vs mpmath worst {worst_closed:e}; quadrature vs closed form worst {worst_pair:e}");
+}
+
+/// The suggested node count is converged: 40 more nodes change nothing beyond rounding, while
+/// too few nodes visibly fail (the test can fail).
+#[test]
+fn node_count_is_converged() {
+    for (l, beta, d) in [
+        (0usize, 200.0, 3usize),
+        (5, 50.0, 16),
+        (20, 9.0, 64),
+        (3, 1.0, 2),
+    ] {
+        let n = funk_hecke_quadrature_nodes(l, beta);
+        let a = funk_hecke_by_quadrature(l, beta, d, n);
+        let b = funk_hecke_by_quadrature(l, beta, d, n + 40);
+        assert!((a.ln_lambda - b.ln_lambda).abs() <= tolerance(a.condition, d, a.ln_lambda));
+        let c = ln_funk_hecke_by_quadrature(l, beta, d, (l + 1) / 2 + 2);
+        if beta >= 9.0 {
+            // NaN (a non-positive sum) or a visibly wrong value
+            assert!(
+                c.is_nan() || (c - b.ln_lambda).abs() > 1e-6,
+                "l={l} beta={beta}: {c}"
+            );
+        }
+    }
+}
+
+/// d = 2: lambda_l = I_l(beta) (Chebyshev weight); for beta -> 0, lambda_l ~ (beta/2)^l
+/// Gamma(d/2) / Gamma(l + d/2) (leading term of the Bessel series).
+#[test]
+fn small_beta_leading_term() {
+    let beta: f64 = 1e-3;
+    for d in DIMS {
+        let df = d as f64;
+        for l in 0..4usize {
+            let lf = l as f64;
+            let r = funk_hecke_by_quadrature(l, beta, d, 20);
+            let lead = lf * (beta / 2.0).ln() + libm_lgamma(df / 2.0) - libm_lgamma(lf + df / 2.0);
+            // next series term is (beta^2/4) / (l + d/2) relative
+            let next = beta * beta / 4.0 / (lf + df / 2.0);
+            assert!(
+                (r.ln_lambda - lead).abs() <= 1.5 * next + tolerance(r.condition, d, lead),
+                "d={d} l={l}"
+            );
+        }
+    }
+}
+
+fn libm_lgamma(x: f64) -> f64 {
+    // ln Gamma for half-integers and integers >= 1/2, exact products
+    let mut v = if x.fract() == 0.0 {
+        0.0 // Gamma(1) = 1
+    } else {
+        0.5 * std::f64::consts::PI.ln() // Gamma(1/2)
+    };
+    let mut z = if x.fract() == 0.0 { 1.0 } else { 0.5 };
+    while z < x {
+        v += z.ln();
+        z += 1.0;
+    }
+    v
+}
+
+#[test]
+#[should_panic(expected = "accepted a finite number > 0")]
+fn rejects_bad_beta() {
+    funk_hecke_by_quadrature(1, -1.0, 3, 10);
+}
