@@ -147,7 +147,7 @@ fn node_count_is_converged() {
         let a = funk_hecke_by_quadrature(l, beta, d, n);
         let b = funk_hecke_by_quadrature(l, beta, d, n + 40);
         assert!((a.ln_lambda - b.ln_lambda).abs() <= tolerance(a.condition, d, a.ln_lambda));
-        let c = ln_funk_hecke_by_quadrature(l, beta, d, (l + 1) / 2 + 2);
+        let c = ln_funk_hecke_by_quadrature(l, beta, d, l.div_ceil(2) + 2);
         if beta >= 9.0 {
             // NaN (a non-positive sum) or a visibly wrong value
             assert!(

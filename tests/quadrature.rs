@@ -16,9 +16,12 @@ fn read_csv(name: &str) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// Reference rules keyed by (n, a): the non-negative nodes ascending, with weights.
-fn reference_rules() -> BTreeMap<(usize, u64), (f64, Vec<f64>, Vec<f64>)> {
-    let mut map: BTreeMap<(usize, u64), (f64, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+/// One reference rule: `a`, the non-negative nodes ascending, their weights.
+type RefRule = (f64, Vec<f64>, Vec<f64>);
+
+/// Reference rules keyed by (n, bits of a).
+fn reference_rules() -> BTreeMap<(usize, u64), RefRule> {
+    let mut map: BTreeMap<(usize, u64), RefRule> = BTreeMap::new();
     for r in read_csv("quadrature_gegenbauer_mpmath.csv") {
         let e = map
             .entry((r[0] as usize, r[1].to_bits()))

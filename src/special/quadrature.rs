@@ -130,6 +130,7 @@ pub fn gegenbauer_weight_mass(a: f64) -> f64 {
 /// Eigenvalues of the symmetric tridiagonal matrix with diagonal `d` and off-diagonal `e`
 /// (`e[i]` couples `i` and `i + 1`; `e.len() = d.len()`, last entry ignored), by the implicit QL
 /// algorithm with Wilkinson-type shifts, without eigenvectors. Returns them unsorted in `d`.
+/// For matrices with entries of order 1 (as here): `hypot` is replaced by a plain square root.
 fn tridiagonal_eigenvalues(d: &mut [f64], e: &mut [f64]) {
     let n = d.len();
     if n == 0 {
@@ -153,7 +154,11 @@ fn tridiagonal_eigenvalues(d: &mut [f64], e: &mut [f64]) {
             iter += 1;
             assert!(iter <= 100, "tridiagonal QL did not converge");
             let mut g = (d[l + 1] - d[l]) / (2.0 * e[l]);
-            let mut r = g.hypot(1.0);
+            let mut r = if g.abs() < 1e100 {
+                (g * g + 1.0).sqrt()
+            } else {
+                g.hypot(1.0)
+            };
             g = d[m] - d[l] + e[l] / (g + r.copysign(g));
             let (mut s, mut c, mut p) = (1.0f64, 1.0f64, 0.0f64);
             let mut underflow = false;
@@ -162,7 +167,7 @@ fn tridiagonal_eigenvalues(d: &mut [f64], e: &mut [f64]) {
                 i -= 1;
                 let f = s * e[i];
                 let b = c * e[i];
-                r = f.hypot(g);
+                r = (f * f + g * g).sqrt(); // entries O(1): no overflow or underflow
                 e[i + 1] = r;
                 if r == 0.0 {
                     d[i + 1] -= p;
