@@ -7,8 +7,11 @@ Writes
         symmetric, x -> -x with the same weight) for the weight (1 - t^2)^(a - 1/2) on [-1, 1];
   tests/fixtures/quadrature_mu0_mpmath.csv          a, mu0 = int (1-t^2)^(a-1/2) dt
         = sqrt(pi) Gamma(a + 1/2) / Gamma(a + 1);
-  tests/fixtures/quadrature_funk_hecke_mpmath.csv   dim, beta, l, ln_lambda with
-        lambda_l = Gamma(d/2) (2/beta)^((d-2)/2) I_{l+(d-2)/2}(beta)  (mpmath.besseli).
+  tests/fixtures/quadrature_funk_hecke_mpmath.csv   dim, beta, l, ln_lambda, ln_scaled with
+        lambda_l = Gamma(d/2) (2/beta)^((d-2)/2) I_{l+(d-2)/2}(beta)  (mpmath.besseli), and
+        ln_scaled = ln(e^-beta lambda_l) (the eigenvalue of the scaled kernel e^{beta(<x,y>-1)}),
+        d in {2,3,4,5,8,16,64} x beta in {1e-3,0.5,1,9,50,200} plus a few beta up to 5000, for l
+        from 0 until lambda_l / lambda_0 < e^-45 (or l = 400).
 
 Route for the rules (mp.dps = 40):
   * start from scipy.special.roots_gegenbauer / roots_chebyt (double precision guesses);
@@ -24,9 +27,10 @@ Route for the rules (mp.dps = 40):
         k_n = 2^n (a)_n / n!,  h_n = pi 2^(1-2a) Gamma(n+2a) / ((n+a) Gamma(a)^2 n!)   (a > 0).
   The script stops on any disagreement beyond 1e-30.
 
-Run:  python3 scripts/reference_quadrature.py      (about a minute)
+Run:  python3 scripts/reference_quadrature.py [--part rules|mu0|funk_hecke]
+      (all parts: about 8 minutes, almost all of it the n = 1000 rules)
 """
-import math
+import argparse
 import os
 
 import mpmath as mp
@@ -38,6 +42,8 @@ RULES = [(n, a) for n in (5, 64, 200, 1000) for a in (0.0, 0.5, 1.0, 3.5, 31.0)]
 RULES += [(64, 511.0), (200, 511.0)]
 FH_DIMS = [2, 3, 4, 5, 8, 16, 64]
 FH_BETAS = [1e-3, 0.5, 1.0, 9.0, 50.0, 200.0]
+# large inverse temperatures (e^beta overflows a double beyond ~709): a few (d, beta) pairs
+FH_LARGE = [(2, 1000.0), (3, 1000.0), (3, 5000.0), (8, 2000.0), (64, 2000.0)]
 HERE = os.path.dirname(__file__)
 FIX = os.path.join(HERE, "..", "tests", "fixtures")
 
@@ -131,7 +137,7 @@ def rule(n, a):
     return xs, ws
 
 
-def main():
+def write_rules():
     rows = ["n,a,x,w"]
     for n, a in RULES:
         xs, ws = rule(n, a)
@@ -143,27 +149,43 @@ def main():
     with open(os.path.join(FIX, "quadrature_gegenbauer_mpmath.csv"), "w") as f:
         f.write("\n".join(rows) + "\n")
 
+
+def write_mu0():
     rows = ["a,mu0"]
     for a in [0.0, 0.5, 1.0, 1.5, 3.5, 31.0, 31.5, 511.0, 0.25, 7.3]:
         rows.append(f"{a!r},{mp.nstr(mu0(a), 25)}")
     with open(os.path.join(FIX, "quadrature_mu0_mpmath.csv"), "w") as f:
         f.write("\n".join(rows) + "\n")
 
-    rows = ["dim,beta,l,ln_lambda"]
-    for d in FH_DIMS:
+
+def write_funk_hecke():
+    rows = ["dim,beta,l,ln_lambda,ln_scaled"]
+    pairs = [(d, beta) for d in FH_DIMS for beta in FH_BETAS] + FH_LARGE
+    for d, beta in pairs:
         a = mp.mpf(d - 2) / 2
-        for beta in FH_BETAS:
-            b = mp.mpf(beta)
-            ln0 = None
-            for l in range(0, 401):
-                ln = mp.loggamma(mp.mpf(d) / 2) + a * mp.log(2 / b) + mp.log(mp.besseli(l + a, b))
-                if ln0 is None:
-                    ln0 = ln
-                rows.append(f"{d},{beta!r},{l},{mp.nstr(ln, 25)}")
-                if ln - ln0 < -45:  # lambda_l / lambda_0 < 1e-19.5: beyond any f64 quadrature
-                    break
+        b = mp.mpf(beta)
+        ln0 = None
+        for l in range(0, 401):
+            ln = mp.loggamma(mp.mpf(d) / 2) + a * mp.log(2 / b) + mp.log(mp.besseli(l + a, b))
+            if ln0 is None:
+                ln0 = ln
+            rows.append(f"{d},{beta!r},{l},{mp.nstr(ln, 25)},{mp.nstr(ln - b, 25)}")
+            if ln - ln0 < -45:  # lambda_l / lambda_0 < 1e-19.5: beyond any f64 quadrature
+                break
     with open(os.path.join(FIX, "quadrature_funk_hecke_mpmath.csv"), "w") as f:
         f.write("\n".join(rows) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["all", "rules", "mu0", "funk_hecke"], default="all")
+    part = parser.parse_args().part
+    if part in ("all", "rules"):
+        write_rules()
+    if part in ("all", "mu0"):
+        write_mu0()
+    if part in ("all", "funk_hecke"):
+        write_funk_hecke()
     print("done")
 
 

@@ -33,6 +33,11 @@ pub struct FunkHeckeQuadrature {
     /// `ln lambda_l(beta, d)`; NaN when rounding leaves a non-positive sum (then `condition` is
     /// `inf` and the true `lambda_l` is below the rounding level of the sum).
     pub ln_lambda: f64,
+    /// `ln(e^{-beta} lambda_l)`, the eigenvalue of the scaled kernel `e^{beta(<x,y> - 1)}`: the
+    /// logarithm of the computed sum itself, without the rounding of adding `beta` (for
+    /// `beta ~ 5000` a double holding `ln lambda_l` is only good to `~5e-13` absolute). NaN as
+    /// `ln_lambda`.
+    pub ln_scaled_lambda: f64,
     /// `kappa = sum_k |w_k e^{beta (x_k - 1)} P_l(x_k)| / |sum_k w_k e^{beta (x_k - 1)} P_l(x_k)|`
     /// (`>= 1`): the relative error of `lambda_l` is about `kappa * 1e-16`.
     pub condition: f64,
@@ -95,11 +100,13 @@ fn sums_all(
             if s > 0.0 {
                 FunkHeckeQuadrature {
                     ln_lambda: beta + s.ln(),
+                    ln_scaled_lambda: s.ln(),
                     condition: abs / s,
                 }
             } else {
                 FunkHeckeQuadrature {
                     ln_lambda: f64::NAN,
+                    ln_scaled_lambda: f64::NAN,
                     condition: f64::INFINITY,
                 }
             }

@@ -16,7 +16,7 @@
 //! with `P_l(-t) = (-1)^l P_l(t)`: the plain form
 //! loses about `l^2 eps` near `t = +-1` (measured `1.5e-11` relative at `l = 100`,
 //! `t = 1 - 1e-12`), the difference form keeps the error relative to `u`. Measured against mpmath for `l <= 2000`,
-//! `a <= 511`: absolute error below `3e-15` in `P_l` (see `tests/gegenbauer.rs`). Evaluation at
+//! `a <= 511`: absolute error below `5e-15` in `P_l` (see `tests/gegenbauer.rs`). Evaluation at
 //! floating-point `t` is itself ill conditioned near `t = +-1` (`P_l'(1) = l (l + 2a)/(2a + 1)`),
 //! so compare at the same binary `t`.
 //!
