@@ -307,3 +307,25 @@ fn all_degrees_checks_buffer_length() {
     let mut out = vec![0.0; 5];
     gegenbauer_normalized_all(5, 1.0, 0.3, &mut out);
 }
+
+/// The all-degrees fill (its own loop) agrees with the one-degree evaluation at every degree,
+/// on both sides of the switch to Reinsch's form at |t| = 1/2 and for negative t.
+#[test]
+fn all_degrees_agree_with_single_degree() {
+    let lmax = 300;
+    let mut buf = vec![0.0; lmax + 1];
+    for a in [0.0, 0.5, 1.0, 3.5, 31.0, 511.0] {
+        for t in [
+            -0.9999, -0.75, -0.5, -0.4999, -0.1, 0.0, 0.3, 0.4999, 0.5, 0.62, 0.999_999,
+        ] {
+            gegenbauer_normalized_all(lmax, a, t, &mut buf);
+            for (l, v) in buf.iter().enumerate() {
+                let single = gegenbauer_normalized(l, a, t);
+                assert!(
+                    (v - single).abs() <= 1e-15,
+                    "a={a} t={t} l={l}: {v} vs {single}"
+                );
+            }
+        }
+    }
+}

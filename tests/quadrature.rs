@@ -285,3 +285,33 @@ fn zero_nodes_rejected() {
 fn negative_a_rejected() {
     gauss_gegenbauer(4, -0.25);
 }
+
+/// A sweep over n and a (including non-sphere a, and a far beyond the sphere cases): nodes
+/// strictly ascending in (-1, 1), weights finite and non-negative, total mass mu0, and the
+/// highest even moment the rule must integrate exactly (degree 2n - 2).
+#[test]
+fn parameter_sweep_is_robust() {
+    for a in [0.0, 0.1, 0.5, 1.0, 2.7, 10.0, 31.5, 100.0, 511.0, 2000.0] {
+        let mu0 = gegenbauer_weight_mass(a);
+        for n in [1usize, 2, 3, 4, 9, 16, 33, 100, 257] {
+            let q = gauss_gegenbauer(n, a);
+            assert!(q.nodes.windows(2).all(|p| p[0] < p[1]), "n={n} a={a}");
+            assert!(q.nodes[0] > -1.0 && q.nodes[n - 1] < 1.0);
+            assert!(q.weights.iter().all(|w| w.is_finite() && *w >= 0.0));
+            let rel = (q.total_weight() / mu0 - 1.0).abs();
+            assert!(rel <= 1e-14, "n={n} a={a}: mass {rel:e}");
+            let m = n - 1; // moment of degree 2m = 2n - 2
+            let exact = (0..m).fold(mu0, |acc, j| {
+                let jf = j as f64;
+                acc * (jf + 0.5) / (jf + a + 1.0)
+            });
+            if exact > 1e-300 {
+                let got = q.integrate(|t| t.powi(2 * m as i32));
+                assert!(
+                    ((got - exact) / exact).abs() <= 1e-12,
+                    "n={n} a={a}: {got} vs {exact}"
+                );
+            }
+        }
+    }
+}
