@@ -38,7 +38,8 @@ fn upper_half(q: &Quadrature) -> (&[f64], &[f64]) {
     (&q.nodes[n / 2..], &q.weights[n / 2..])
 }
 
-/// Nodes to 2 ulp of 1 (absolute) and weights to 1e-14 relative, n up to 1000, a up to 31; the
+/// Nodes to 1 ulp (of the node itself; measured: correctly rounded) and weights to 2e-15
+/// relative (measured 6.4e-16), n up to 1000, a up to 31; the
 /// probability rule `sphere_zonal_rule` (weights computed without mu0) for the sphere cases.
 #[test]
 fn gegenbauer_rules_match_mpmath() {
@@ -77,9 +78,14 @@ fn gegenbauer_rules_match_mpmath() {
             let ew = ((w[i] - ws[i]) / ws[i]).abs();
             worst_x = worst_x.max(ex);
             worst_w = worst_w.max(ew);
-            assert!(ex <= 4.5e-16, "n={n} a={a} node {i}: {} vs {}", x[i], xs[i]);
             assert!(
-                ew <= 1e-14,
+                ex <= 2.3e-16 * xs[i].abs(),
+                "n={n} a={a} node {i}: {} vs {}",
+                x[i],
+                xs[i]
+            );
+            assert!(
+                ew <= 2e-15,
                 "n={n} a={a} weight {i}: {} vs {} ({ew:e})",
                 w[i],
                 ws[i]
@@ -88,15 +94,16 @@ fn gegenbauer_rules_match_mpmath() {
                 let (sx, sw) = upper_half(s);
                 assert_eq!(sx[i], x[i]);
                 let ep = ((sw[i] - ws[i] / mu0) / (ws[i] / mu0)).abs();
-                assert!(ep <= 1e-14, "sphere rule n={n} a={a} weight {i}: {ep:e}");
+                assert!(ep <= 2e-15, "sphere rule n={n} a={a} weight {i}: {ep:e}");
             }
         }
     }
     println!("worst node error {worst_x:e}, worst relative weight error {worst_w:e}");
 }
 
-/// a = 511 (d = 1024): finite, ordered, total mass right, and weights accurate where they are
-/// normal numbers (the extreme ones underflow: they are below 1e-300 of the total).
+/// a = 511 (d = 1024): finite, ordered, total mass right, nodes to 1 ulp and weights to 2e-15
+/// where they are normal numbers (the extreme ones underflow: they are below 1e-300 of the
+/// total).
 #[test]
 fn large_a_is_usable() {
     let refs = reference_rules();
@@ -106,21 +113,24 @@ fn large_a_is_usable() {
         assert!(q.nodes.windows(2).all(|p| p[0] < p[1]));
         assert!(q.weights.iter().all(|w| w.is_finite() && *w >= 0.0));
         let mu0 = gegenbauer_weight_mass(*a);
-        assert!((q.total_weight() / mu0 - 1.0).abs() <= 1e-13);
+        assert!((q.total_weight() / mu0 - 1.0).abs() <= 4e-15);
         let (x, w) = upper_half(&q);
         for i in 0..xs.len() {
-            assert!((x[i] - xs[i]).abs() <= 4.5e-16, "n={n} node {i}");
+            assert!(
+                (x[i] - xs[i]).abs() <= 2.3e-16 * xs[i].abs(),
+                "n={n} node {i}"
+            );
             if ws[i] > 1e-290 {
                 let ew = ((w[i] - ws[i]) / ws[i]).abs();
                 worst = worst.max(ew);
-                assert!(ew <= 1e-13, "n={n} a={a} weight {i}: {} vs {}", w[i], ws[i]);
+                assert!(ew <= 2e-15, "n={n} a={a} weight {i}: {} vs {}", w[i], ws[i]);
             }
         }
     }
     println!("a = 511: worst relative weight error {worst:e}");
     let q = gauss_gegenbauer(1000, 511.0);
     assert!(q.weights.iter().all(|w| w.is_finite() && *w >= 0.0));
-    assert!((q.total_weight() / gegenbauer_weight_mass(511.0) - 1.0).abs() <= 1e-13);
+    assert!((q.total_weight() / gegenbauer_weight_mass(511.0) - 1.0).abs() <= 4e-15);
 }
 
 /// mu0(a) = sqrt(pi) Gamma(a + 1/2) / Gamma(a + 1) against mpmath, and every rule's total mass.
@@ -240,6 +250,7 @@ fn chebyshev_closed_forms() {
 #[test]
 fn gauss_legendre_verified() {
     let refs = reference_rules();
+    let (mut worst_x, mut worst_w) = (0.0f64, 0.0f64);
     for (&(n, _), (a, xs, ws)) in &refs {
         if *a != 0.5 {
             continue;
@@ -247,6 +258,8 @@ fn gauss_legendre_verified() {
         let q = gauss_legendre(n);
         let (x, w) = upper_half(&q);
         for i in 0..xs.len() {
+            worst_x = worst_x.max((x[i] - xs[i]).abs());
+            worst_w = worst_w.max(((w[i] - ws[i]) / ws[i]).abs());
             assert!((x[i] - xs[i]).abs() <= 4.5e-16, "n={n} node {i}");
             assert!(((w[i] - ws[i]) / ws[i]).abs() <= 1e-14, "n={n} weight {i}");
         }
@@ -256,6 +269,7 @@ fn gauss_legendre_verified() {
             assert!((2.0 * s.weights[i] / q.weights[i] - 1.0).abs() <= 2e-14);
         }
     }
+    println!("gauss_legendre vs mpmath: nodes {worst_x:e} absolute, weights {worst_w:e} relative");
 }
 
 /// The probability rule integrates zonal polynomials against the uniform measure on S^{d-1}:

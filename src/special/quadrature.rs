@@ -11,18 +11,21 @@
 //!    recurrence, so `1 - x_k` (and hence the weight) is found to full relative precision even
 //!    where `x_k` itself is within a few ulp of 1.
 //!    Newton uses `(1 - x^2) P_n'(x) = n (P_{n-1}(x) - x P_n(x))`.
-//! 3. Weights from the Christoffel function, `w_k / mu0 = 1 / sum_{j<n} p_j(x_k)^2` with the
-//!    orthonormal polynomials `p_j` of the probability weight (`p_j^2 = g_j P_j^2`,
-//!    `g_j = (j + a)/a C_j^a(1)`): a sum of positive terms, evaluated by the orthonormal
-//!    recurrence in double-double arithmetic at the double-double node `1 - u` (`O(n)` per node),
-//!    with exponent rescaling (no overflow, even for `a = 511`). In plain double precision the
+//! 3. One last Newton step in double-double (orthonormal recurrence at the double-double node
+//!    `1 - u`, `O(n)` per node) moves each node to ~32 digits; nodes are rounded from it, and the
+//!    weights come from the Christoffel function at that node, `w_k / mu0 = 1 / sum_{j<n}
+//!    p_j(x_k)^2` with the orthonormal polynomials `p_j` of the probability weight
+//!    (`p_j^2 = g_j P_j^2`, `g_j = (j + a)/a C_j^a(1)`): a sum of positive terms, with exponent
+//!    rescaling (no overflow, even for `a = 511`). Without the last step the weight inherits the
+//!    node's rounding through its sensitivity `4a x / (1 - x^2)` (`~2a` ulp). In plain double precision the
 //!    recurrence's rounding gives `~sqrt(n)` ulp-scale weight errors (`1.4e-14` at `n = 1000`);
 //!    the derivative formula `w_k ∝ (1 - x_k^2) / P_{n-1}(x_k)^2` is worse at the end nodes,
 //!    where `P_{n-1}(x_k)` is small.
 //!
-//! Measured against mpmath (40 digits, `tests/quadrature.rs`) for `n <= 1000`: nodes within
-//! `1.1e-16` absolute (1 ulp of 1); weights within `1.5e-15` relative for `a <= 3.5` and `5e-15`
-//! for `a = 31` (the weight's sensitivity to the node grows like `a`), `3.3e-14` for `a = 511`.
+//! Measured against mpmath (40 digits, `tests/quadrature.rs`) for `n <= 1000`, `a <= 31` and
+//! `a = 511`: every node correctly rounded, weights within `6.5e-16` relative. (`gauss-quad`'s
+//! Gauss–Legendre, used by [`gauss_legendre`]: nodes within `3.9e-16` absolute, weights
+//! `4.8e-16` relative.)
 
 use crate::special::gegenbauer::{for_each_normalized_plain, for_each_normalized_reinsch, ldexp};
 
@@ -392,35 +395,62 @@ fn orthonormal_coefficients(n: usize, a: f64) -> Vec<(Dd, Dd)> {
     out
 }
 
-/// Christoffel function: the probability weight at a node, `w = 1 / sum_{j<n} p_j(x)^2` with
-/// the orthonormal polynomials `p_j` of the probability weight (`p_j^2 = g_j P_j^2`,
-/// `g_j = (j + a)/a C_j^a(1)`, `= dim H_j` on `S^{2a+1}`). All terms are positive: no
-/// cancellation. Evaluated in double-double at the double-double node (`x = 1 - u` exactly), so
-/// the only error is the final rounding; rescaled by powers of two against overflow (terms up to
-/// `e^{900}` occur for `a = 511`).
-fn christoffel_weight(coef: &[(Dd, Dd)], v: Var) -> f64 {
-    let n = coef.len();
+/// Final double-double Newton correction of a polished node and its weight from the Christoffel
+/// function.
+///
+/// One pass of the orthonormal recurrence (`p_j` orthonormal for the probability weight,
+/// `p_j^2 = g_j P_j^2`, `g_j = (j + a)/a C_j^a(1)` `= dim H_j` on `S^{2a+1}`) in double-double at
+/// the double-double node `x` (`x = 1 - u` exactly) gives `p_n(x)` and, alongside in double,
+/// `p_n'(x)`, the Christoffel sum `S(x) = sum_{j<n} p_j(x)^2` and `S'(x)`. The Newton step
+/// `delta = -p_n / p_n'` (below an ulp) moves `x` to the node to about 32 digits, and
+/// `w = 1 / (S + S' delta)` is the weight at that node: the only errors left are the final
+/// roundings. All terms of `S` are positive (no cancellation); values are rescaled by powers of
+/// two against overflow (terms up to `e^{900}` occur for `a = 511`).
+///
+/// Returns `(x, 1 - x, w)` for the nodes handled in `x`, `(1 - u, u, w)` for those in `u`, each
+/// correctly rounded from the corrected double-double node.
+fn refine_node_and_weight(coef: &[(Dd, Dd)], v: Var) -> (f64, f64, f64) {
     let x = match v {
         Var::X(x) => Dd::from(x),
         Var::U(u) => Dd::diff(1.0, u),
     };
+    let n = coef.len();
     let (mut p0, mut p1) = (Dd::from(0.0), Dd::from(1.0));
+    let (mut q0, mut q1) = (0.0f64, 0.0f64); // derivatives p_j', in double
     let mut sum = Dd::from(1.0);
-    let mut e = 0i64; // p scaled by 2^-e, sum by 2^-2e
-    for &(inv_b, ratio) in &coef[..n - 1] {
+    let mut dsum = 0.0f64;
+    let mut e = 0i64; // p, q scaled by 2^-e; sum, dsum by 2^-2e
+    for (k, &(inv_b, ratio)) in coef.iter().enumerate() {
         let p2 = x.mul(p1).mul(inv_b).add(ratio.mul(p0).neg());
-        p0 = p1;
-        p1 = p2;
-        sum = sum.add(p1.mul(p1));
-        if p1.hi.abs() > 1e150 || p0.hi.abs() > 1e150 {
+        let q2 = (p1.hi + x.hi * q1) * inv_b.hi - ratio.hi * q0;
+        (p0, p1, q0, q1) = (p1, p2, q1, q2);
+        if k + 1 < n {
+            sum = sum.add(p1.mul(p1));
+            dsum += 2.0 * p1.hi * q1;
+        }
+        if p1.hi.abs() > 1e150 || p0.hi.abs() > 1e150 || q1.abs() > 1e150 {
             let f = 2f64.powi(-500);
             p0 = p0.scale(f);
             p1 = p1.scale(f);
+            q0 *= f;
+            q1 *= f;
             sum = sum.scale(f * f);
+            dsum *= f * f;
             e += 500;
         }
     }
-    ldexp(1.0 / (sum.hi + sum.lo), -2 * e)
+    // p1 = p_n(x), q1 = p_n'(x)
+    let mut delta = -(p1.hi + p1.lo) / q1;
+    if !delta.is_finite() {
+        delta = 0.0;
+    }
+    let s = sum.hi + (sum.lo + dsum * delta);
+    let w = ldexp(1.0 / s, -2 * e);
+    let corrected = x.add(Dd::from(delta));
+    match v {
+        Var::X(_) => (corrected.hi, 1.0 - corrected.hi, w),
+        Var::U(u) => (corrected.hi, u - delta, w),
+    }
 }
 
 /// Newton polish of one non-negative node from its guess:
@@ -475,12 +505,10 @@ fn gegenbauer_probability_rule_with_complements(
         } else {
             polish_node(n, a, g)
         };
-        pos_x.push(v.x());
-        pos_c.push(match v {
-            Var::X(x) => 1.0 - x, // x < 1/2: 1 - x in [1/2, 1], correctly rounded
-            Var::U(u) => u,
-        });
-        pos_w.push(christoffel_weight(&coef, v));
+        let (x, c, w) = refine_node_and_weight(&coef, v);
+        pos_x.push(x);
+        pos_c.push(c);
+        pos_w.push(w);
     }
     let mut nodes = Vec::with_capacity(n);
     let mut weights = Vec::with_capacity(n);
