@@ -11,14 +11,13 @@
 //! `(k + 2a) P_{k+1} = 2 (k + a) t P_k - k P_{k-1}`, `P_0 = 1`, `P_1 = t`,
 //! with values in `[-1, 1]` for `|t| <= 1`, `a >= 0`; the recurrence is run forward (the second
 //! solution is subdominant there, so it is stable). For `|t| >= 1/2` it is run in Reinsch's
-//! difference form in `u = 1 - |t|` (`D_{k+1} = P_{k+1} - P_k`,
-//! `(k + 2a) D_{k+1} = k D_k - 2 (k + a) u P_k`, accumulating `P_k - 1` while `P_k > 1/2`),
-//! with `P_l(-t) = (-1)^l P_l(t)`: the plain form
-//! loses about `l^2 eps` near `t = +-1` (measured `1.5e-11` relative at `l = 100`,
-//! `t = 1 - 1e-12`), the difference form keeps the error relative to `u`. Measured against mpmath for `l <= 2000`,
-//! `a <= 511`: absolute error below `5e-15` in `P_l` (see `tests/gegenbauer.rs`). Evaluation at
-//! floating-point `t` is itself ill conditioned near `t = +-1` (`P_l'(1) = l (l + 2a)/(2a + 1)`),
-//! so compare at the same binary `t`.
+//! difference form in `u = 1 - |t|` (exact), `D_{k+1} = P_{k+1} - P_k`,
+//! `(k + 2a) D_{k+1} = k D_k - 2 (k + a) u P_k`, accumulating `P_k - 1` while `P_k > 1/2`, with
+//! `P_l(-t) = (-1)^l P_l(t)`: the plain form loses about `l^2 eps` near `t = +-1` (measured
+//! `1.5e-11` relative at `l = 100`, `t = 1 - 1e-12`), the difference form keeps the error
+//! relative to `u`. Measured against mpmath for `l <= 2000`, `a <= 511`: absolute error below
+//! `5e-15` in `P_l` (see `tests/gegenbauer.rs`). Evaluation at floating-point `t` is itself ill
+//! conditioned near `t = +-1` (`P_l'(1) = l (l + 2a)/(2a + 1)`), so compare at the same binary `t`.
 //!
 //! Overflow: `C_l^a(1)` exceeds `f64::MAX` for large `l` and `a` (e.g. `l = 2000`, `a = 511`:
 //! `ln C_l^a(1) = 1928.3`). [`gegenbauer`] then returns `+-inf` (exactly where the true value is
