@@ -329,3 +329,20 @@ fn parameter_sweep_is_robust() {
         }
     }
 }
+
+/// Beyond the mpmath fixture: gauss_gegenbauer(n, 1/2) against gauss-quad's Gauss–Legendre
+/// (Bogaert's asymptotic method, an independent algorithm) at n = 1500. The node tolerance is
+/// gauss-quad's accuracy (3.9e-16 against mpmath at n = 1000, where ours are correctly rounded).
+#[test]
+fn legendre_case_agrees_with_gauss_quad_at_large_n() {
+    let n = 1500;
+    let g = gauss_gegenbauer(n, 0.5);
+    let l = gauss_legendre(n);
+    let (mut wx, mut ww) = (0.0f64, 0.0f64);
+    for i in 0..n {
+        wx = wx.max((g.nodes[i] - l.nodes[i]).abs());
+        ww = ww.max((g.weights[i] / l.weights[i] - 1.0).abs());
+    }
+    println!("n = {n}: nodes {wx:e} absolute, weights {ww:e} relative");
+    assert!(wx <= 1e-15 && ww <= 1.5e-15, "{wx:e} {ww:e}");
+}
