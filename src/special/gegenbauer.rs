@@ -210,7 +210,8 @@ fn normalized_scaled(l: usize, a: f64, t: f64) -> Scaled {
 /// Normalised Gegenbauer polynomial `P_l^a(t) = C_l^a(t) / C_l^a(1)` for `a >= 0`; for `a = 0`
 /// the Chebyshev polynomial `T_l(t)` (the limit `a -> 0`). `P_l^a(1) = 1`, `|P_l^a(t)| <= 1` on
 /// `[-1, 1]`. On `S^{d-1}` with `a = (d-2)/2`, `P_l^a(<x, y>)` is the normalised zonal harmonic.
-/// Values below `f64::MIN_POSITIVE` underflow gracefully (subnormal or zero).
+/// Values below `f64::MIN_POSITIVE` underflow gracefully (subnormal or zero). Made for
+/// `|t| <= 1`; outside, the polynomial grows like `|t|^l` and may overflow to `+-inf`.
 pub fn gegenbauer_normalized(l: usize, a: f64, t: f64) -> f64 {
     normalized_scaled(l, a, t).value()
 }
