@@ -12,6 +12,9 @@ Grid: nu in {0, 0.5, 1, 2.5, 7.3, 10, 31.5, 34.9, 35, 35.2, 87, 88, 100.5, 500, 
 order the linear theory needs), x in {1e-6, 1e-3, 0.1, 1, 9, 50, 100, 700, 710, 1000, 1e4, 1e5}
 plus x in {nu/2, nu, 2 nu} (the turning region) and points near the zero of ln I_nu for large nu.
 
+tests/fixtures/bessel_extreme.csv: corners of the domain (x up to 1e100, nu up to 1e8),
+columns nu, x, ln_i, ln_scaled = ln I - x (mp.dps = 160).
+
 tests/fixtures/bessel_random.csv: 400 random points (fixed seed), columns nu, x, ln_i, scaled,
 ratio = I_{nu+1}(x)/I_nu(x).
 
@@ -78,5 +81,28 @@ def main():
     print(f"wrote {len(rows)} rows to {out}")
 
 
+EXTREME = [(0, 1e-100), (0, 1e100), (34.5, 1e100), (35.5, 1e100), (2000, 1e100), (1e8, 1e100),
+           (1e8, 1e-100), (7.3, 1e-100), (2511, 1e-100), (1e6, 1e3), (1e5, 1e5), (1e4, 3e4),
+           (1e8, 1.0), (0, 1e10), (1000.5, 1e10), (1e8, 1e6)]
+
+
+def extreme():
+    """Corners of the documented domain nu in [0, 1e8], x in [1e-100, 1e100]; ln I and
+    ln(e^-x I) = ln I - x (needs ~130 digits at x = 1e100, so mp.dps = 160 here)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = os.path.join(here, "..", "tests", "fixtures", "bessel_extreme.csv")
+    with mp.workdps(160):
+        rows = []
+        for nu, x in EXTREME:
+            nu, x = mpf(float(nu)), mpf(float(x))
+            v = log(besseli(nu, x, maxterms=10**6))
+            rows.append(f"{mp.nstr(nu, 20)},{mp.nstr(x, 20)},{mp.nstr(v, 32)},{mp.nstr(v - x, 32)}")
+    with open(out, "w") as f:
+        f.write("# nu,x,ln_i,ln_scaled  (mpmath, mp.dps=160; see scripts/reference_bessel.py)\n")
+        f.write("\n".join(rows) + "\n")
+    print(f"wrote {len(rows)} rows to {out}")
+
+
 if __name__ == "__main__":
+    extreme()
     main()

@@ -9,19 +9,29 @@ Conventions (DESIGN.md section 2): a = (d-2)/2,
 beta_k: root of I_{k+1+a}(beta)/I_{k+a}(beta) = k(k+d-2)/((k+1)(k+d-1)).
 
 Writes
-  tests/fixtures/linear_rates.csv       d,beta,l,ln_lambda,ln_gamma_usa_physical,ln_gamma_usa_scaled,ln_gamma_sa
-                                        (ln_gamma columns empty for l = 0)
+  tests/fixtures/linear_rates.csv       d,beta,l,ln_lambda,ln_gamma_usa_physical,ln_gamma_usa_scaled,ln_gamma_sa,
+                                        lambda_scaled,gamma_usa_physical,gamma_usa_scaled,gamma_sa
+                                        (lambda_scaled = e^{-beta} lambda_l; the gamma columns are empty
+                                        for l = 0, the value columns where not a normal f64)
   tests/fixtures/linear_thresholds.csv  d,k,beta_k
 
 Run:  python3 scripts/reference_linear.py   (needs mpmath; ~1 min)
 """
 import os
-from mpmath import mp, mpf, besseli, log, loggamma, findroot
+from mpmath import mp, mpf, besseli, exp, log, loggamma, findroot
 
 mp.dps = 40
 DIMS = [2, 3, 4, 5, 8, 16, 33, 64, 1024]
 BETAS = ["1e-3", "0.1", "1", "5", "9", "50", "700", "1e3", "1e4"]
 DEGREES = [0, 1, 2, 3, 5, 10, 50, 100, 500, 1000, 2000]
+
+
+def value(ln_v):
+    """exp(ln_v) with 34 digits if it is a normal f64 (no overflow, >= 2^-1022), else empty."""
+    v = exp(ln_v)
+    if v < mpf(2) ** -1022 or v > mpf(2) ** 1023 * 1.99:
+        return ""
+    return mp.nstr(v, 34)
 
 
 def ln_i(nu, x):
@@ -41,17 +51,21 @@ def main():
             for l in DEGREES:
                 ln_il = ln_i(l + a, beta)
                 ln_lam = pre + ln_il
+                lam_scaled = value(ln_lam - beta)
                 if l == 0:
-                    rows.append(f"{d},{b_s},{l},{mp.nstr(ln_lam, 34)},,,")
+                    rows.append(f"{d},{b_s},{l},{mp.nstr(ln_lam, 34)},,,,{lam_scaled},,,")
                     continue
                 base = log(mpf(l) * (l + d - 2)) - log(beta)
                 usa = base + ln_lam
                 usa_scaled = usa - beta
                 sa = base + ln_il - ln_i0
                 rows.append(",".join([str(d), b_s, str(l)] +
-                                     [mp.nstr(v, 34) for v in (ln_lam, usa, usa_scaled, sa)]))
+                                     [mp.nstr(v, 34) for v in (ln_lam, usa, usa_scaled, sa)] +
+                                     [lam_scaled] +
+                                     [value(v) for v in (usa, usa_scaled, sa)]))
     with open(os.path.join(fixtures, "linear_rates.csv"), "w") as f:
-        f.write("# d,beta,l,ln_lambda,ln_gamma_usa_physical,ln_gamma_usa_scaled,ln_gamma_sa "
+        f.write("# d,beta,l,ln_lambda,ln_gamma_usa_physical,ln_gamma_usa_scaled,ln_gamma_sa,"
+                "lambda_scaled,gamma_usa_physical,gamma_usa_scaled,gamma_sa "
                 "(mpmath, mp.dps=40; see scripts/reference_linear.py)\n")
         f.write("\n".join(rows) + "\n")
     print(f"wrote {len(rows)} rate rows")

@@ -8,8 +8,10 @@
 //! - a *plateau* is a run lasting at least `min_duration`; runs shorter than that are blips and
 //!   are ignored, and plateaus of the same value separated only by blips are joined;
 //! - a *merge event* is a change between consecutive plateaus to a smaller count; its time is the
-//!   midpoint of the gap between the two plateaus, and its energy jump is the energy at the start
-//!   of the later plateau minus the energy at the end of the earlier one.
+//!   midpoint of the gap between the two plateaus, and its energy jump is the median energy over
+//!   the later plateau minus the median energy over the earlier one (the energy starts to rise
+//!   while two clusters approach, before the count drops, so plateau levels, not the values at
+//!   the plateau ends, measure the step).
 
 use serde::Serialize;
 
@@ -79,9 +81,9 @@ pub struct MergeEvent {
     pub before: usize,
     /// Clusters after.
     pub after: usize,
-    /// Energy at `t_before`.
+    /// Median energy over the earlier plateau.
     pub energy_before: f64,
-    /// Energy at `t_after`.
+    /// Median energy over the later plateau.
     pub energy_after: f64,
     /// `energy_after - energy_before`.
     pub energy_jump: f64,
@@ -100,7 +102,10 @@ pub fn merge_events(
         .filter(|w| w[1].value < w[0].value)
         .map(|w| {
             let (a, b) = (&w[0], &w[1]);
-            let (e0, e1) = (energy[a.last], energy[b.first]);
+            let (e0, e1) = (
+                median(&energy[a.first..=a.last]),
+                median(&energy[b.first..=b.last]),
+            );
             MergeEvent {
                 time: 0.5 * (a.t_end + b.t_start),
                 t_before: a.t_end,
@@ -113,6 +118,18 @@ pub fn merge_events(
             }
         })
         .collect()
+}
+
+/// Median of a non-empty slice (mean of the two middle values for even length).
+fn median(v: &[f64]) -> f64 {
+    let mut w = v.to_vec();
+    w.sort_by(f64::total_cmp);
+    let k = w.len() / 2;
+    if w.len() % 2 == 1 {
+        w[k]
+    } else {
+        0.5 * (w[k - 1] + w[k])
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! Gegenbauer polynomials, and Gauss quadrature rules.
 
 pub mod bessel;
+pub mod funk_hecke;
 pub mod gegenbauer;
 pub mod legendre;
 pub mod quadrature;
@@ -9,5 +10,11 @@ pub mod quadrature;
 pub use bessel::{
     bessel_i_ratio, bessel_i_scaled, ln_bessel_i, ln_bessel_i_orders, ln_bessel_i_scaled,
 };
-pub use gegenbauer::{gegenbauer, gegenbauer_normalized, harmonic_dimension};
-pub use quadrature::{gauss_gegenbauer, gauss_legendre, Quadrature};
+pub use gegenbauer::{
+    gegenbauer, gegenbauer_normalized, gegenbauer_normalized_all, harmonic_dimension,
+    ln_gegenbauer_at_one, ln_harmonic_dimension,
+};
+pub use quadrature::{
+    gauss_gegenbauer, gauss_legendre, gegenbauer_weight_mass, sphere_zonal_rule,
+    sphere_zonal_rule_with_complements, Quadrature,
+};
