@@ -32,6 +32,51 @@ pub enum Experiment {
     Clusters(ClustersArgs),
     /// A long run past meta-stability: energy staircase and merge events.
     Staircase(StaircaseArgs),
+    /// (beta, time) phase diagram of clustering from ensembles of small systems.
+    Phase(PhaseArgs),
+}
+
+/// Arguments of `compare phase`. The literature's setting is `--systems 1024 --betas 90
+/// --dims 2,8,32,128,512,1024`; the defaults are smaller so that it runs in minutes.
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub struct PhaseArgs {
+    /// Dimensions (comma-separated), one diagram each.
+    #[arg(long, value_delimiter = ',', default_value = "2,8,32,128")]
+    pub dims: Vec<i64>,
+    /// Tokens per system.
+    #[arg(long, default_value_t = 32)]
+    pub n: i64,
+    /// Systems per beta.
+    #[arg(long, default_value_t = 32)]
+    pub systems: i64,
+    /// Smallest beta.
+    #[arg(long, default_value_t = 0.1)]
+    pub beta_min: f64,
+    /// Largest beta.
+    #[arg(long, default_value_t = 9.0)]
+    pub beta_max: f64,
+    /// Number of betas (evenly spaced).
+    #[arg(long, default_value_t = 30)]
+    pub betas: i64,
+    /// Final time.
+    #[arg(long, default_value_t = 30.0)]
+    pub t_end: f64,
+    /// Number of output intervals in time.
+    #[arg(long, default_value_t = 60)]
+    pub steps: i64,
+    /// Attention model (the literature uses sa).
+    #[arg(long, default_value = "sa", value_parser = parse_model)]
+    pub model: Model,
+    /// Base seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Local error tolerance of the integrator.
+    #[arg(long, default_value_t = 1e-7)]
+    pub tol: f64,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Arguments of `compare staircase`.
@@ -237,6 +282,40 @@ pub fn run(args: &CompareArgs) -> Result<()> {
             };
             compare::staircase::run(&st, &a.common.out)?;
             println!("wrote {}", a.common.out.join("report.md").display());
+        }
+        Experiment::Phase(a) => {
+            let dims = a
+                .dims
+                .iter()
+                .map(|&d| check_dim(d))
+                .collect::<Result<Vec<usize>>>()?;
+            let b0 = check_beta_named("beta-min", a.beta_min)?;
+            let b1 = check_beta_named("beta-max", a.beta_max)?;
+            if b0 >= b1 {
+                return Err(attnflow::Error::parameter(
+                    "beta-max",
+                    b1,
+                    format!("a value greater than --beta-min {b0}"),
+                ));
+            }
+            let nb = check_count("betas", a.betas, 2, 10_000)?;
+            let p = compare::phase::PhaseSetup {
+                dims,
+                n: check_count("n", a.n, 2, 100_000)?,
+                systems: check_count("systems", a.systems, 1, 1_000_000)?,
+                betas: (0..nb)
+                    .map(|i| b0 + (b1 - b0) * i as f64 / (nb - 1) as f64)
+                    .collect(),
+                t_end: attnflow::error::require_positive("t-end", a.t_end)?,
+                steps: check_count("steps", a.steps, 1, 100_000)?,
+                model: a.model,
+                eps: 1e-3,
+                seed: a.seed,
+                tol: attnflow::error::require_in_range("tol", a.tol, 1e-14, 1e-2)?,
+            };
+            attnflow::io::prepare_output_dir(&a.out)?;
+            compare::phase::run(&p, &a.out)?;
+            println!("wrote {}", a.out.join("report.md").display());
         }
         Experiment::Predict(a) => {
             let s = setup(&a.common, a.n, 1, 1)?;
