@@ -32,7 +32,10 @@ impl CircleBasis {
 
     /// Basis up to wavenumber `kmax` on `n` equispaced points (`n` even, `n >= 2 kmax + 2`).
     pub fn with_grid(kmax: usize, n: usize) -> Self {
-        assert!(n % 2 == 0 && n > 2 * kmax, "CircleBasis: grid too small");
+        assert!(
+            n.is_multiple_of(2) && n > 2 * kmax,
+            "CircleBasis: grid too small"
+        );
         let mut planner = RealFftPlanner::<f64>::new();
         let r2c = planner.plan_fft_forward(n);
         let c2r = planner.plan_fft_inverse(n);

@@ -113,10 +113,10 @@ pub trait Basis: Send {
 pub fn fft_size(min: usize) -> usize {
     let mut n = min.max(2);
     loop {
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             let mut m = n;
             for p in [2, 3, 5] {
-                while m % p == 0 {
+                while m.is_multiple_of(p) {
                     m /= p;
                 }
             }

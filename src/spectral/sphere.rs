@@ -83,7 +83,7 @@ impl SphereBasis {
     /// fields of degree `<= 2 nlat - 1 - lmax` in latitude and `< nlon - lmax` in longitude.
     pub fn with_grid(lmax: usize, nlat: usize, nlon: usize) -> Self {
         assert!(
-            nlat > lmax && nlon > 2 * lmax && nlon % 2 == 0,
+            nlat > lmax && nlon > 2 * lmax && nlon.is_multiple_of(2),
             "SphereBasis grid"
         );
         let q = gauss_legendre(nlat);
@@ -286,7 +286,7 @@ impl SphereBasis {
                 let mut l = lst[i];
                 while l < lb && l <= lmax {
                     let j = l - m;
-                    if j % 2 == 0 {
+                    if j.is_multiple_of(2) {
                         ec[i] += cur[i] * fc[j];
                         es[i] += cur[i] * fs[j];
                     } else {
@@ -304,7 +304,7 @@ impl SphereBasis {
             while l <= lmax {
                 let j = l - m;
                 let (c, s, a, b) = (fc[j], fs[j], ra[j + 1], rb[j + 1]);
-                if j % 2 == 0 {
+                if j.is_multiple_of(2) {
                     for i in 0..LANES {
                         ec[i] += cur[i] * c;
                         es[i] += cur[i] * s;
@@ -382,7 +382,7 @@ impl SphereBasis {
                 let mut l = lst[i];
                 while l < lb && l <= lmax {
                     let j = l - m;
-                    if j % 2 == 0 {
+                    if j.is_multiple_of(2) {
                         fc[j] += cur[i] * ec[i];
                         fs[j] += cur[i] * es[i];
                     } else {
@@ -399,7 +399,11 @@ impl SphereBasis {
             while l <= lmax {
                 let j = l - m;
                 let (a, b) = (ra[j + 1], rb[j + 1]);
-                let (gc, gs) = if j % 2 == 0 { (&ec, &es) } else { (&oc, &os) };
+                let (gc, gs) = if j.is_multiple_of(2) {
+                    (&ec, &es)
+                } else {
+                    (&oc, &os)
+                };
                 let mut tc = [0.0; LANES];
                 let mut ts = [0.0; LANES];
                 for i in 0..LANES {
