@@ -79,6 +79,7 @@ fn check<B: Basis>(
         );
         let rate = (c1[i] / c0[i]).ln() / t_end;
         let rel = (rate / want - 1.0).abs();
+        eprintln!("d={dim} {model} beta={beta} l={l}: relative rate error {rel:.1e}");
         assert!(
             rel < 1e-4,
             "d={dim} {model} beta={beta} {time} l={l}: rate {rate} vs theory {want} (rel {rel:e})"
