@@ -69,8 +69,8 @@ fn circle_run_writes_every_output() {
     assert_eq!(rows[4][0], 0.02, "last output exactly at t-end");
     // tau = e^beta t for USA.
     assert!((rows[4][1] / (0.02 * 3f64.exp()) - 1.0).abs() < 1e-14);
-    // C_1 = 0.1^2 and C_3 = 0.05^2 at t = 0 (amplitude A cos: C_k = A^2 / 2 * 2 = A^2 ... with
-    // orthonormal sqrt(2) cos: coefficient A/sqrt(2), power A^2/2).
+    // A cos(k th + phase) has orthonormal coefficients of total square A^2/2, so at t = 0
+    // C_1 = 0.1^2/2 and C_3 = 0.05^2/2 (C_k = 2|M_k|^2 with |M_k| = A/2).
     assert!((rows[0][6] - 0.005).abs() < 1e-15, "{}", rows[0][6]);
     assert!((rows[0][8] - 0.00125).abs() < 1e-15);
     for r in &rows {

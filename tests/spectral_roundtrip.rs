@@ -51,6 +51,11 @@ fn sphere_round_trip_l255() {
     let mut b = SphereBasis::with_grid(255, 256, 512);
     let e = round_trip_error(&mut b, 3);
     assert!(e < 1e-12, "L=255 minimal grid: {e}");
+    // L = 511: polar rings start far above m (extended-exponent starts).
+    let mut b = SphereBasis::with_grid(511, 512, 1024);
+    let e = round_trip_error(&mut b, 4);
+    eprintln!("sphere L=511 minimal grid: max round-trip error {e:e}");
+    assert!(e < 1e-12, "L=511 minimal grid: {e}");
 }
 
 #[test]
