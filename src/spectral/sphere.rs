@@ -49,12 +49,11 @@ pub struct SphereBasis {
     nodes: Vec<f64>,
     degrees: Vec<usize>,
     weights: Vec<f64>,
-    ring_scale: Vec<f64>,
-    /// `(north ring, south ring, x_north >= 0)` per pair; the equator ring pairs with itself.
-    pairs: Vec<(usize, usize, f64)>,
-    rec_a: Vec<f64>,
-    rec_b: Vec<f64>,
-    starts: Vec<Start>,
+    /// Pairs `(north ring, south ring, x_north >= 0)` (the equator ring pairs with itself),
+    /// recurrence coefficients and start table.
+    tables: LegendreTables,
+    /// Order-major spectra of the Legendre stage: `leg[m * nlat + r]`.
+    leg: Vec<Complex<f64>>,
     r2c: Arc<dyn RealToComplex<f64>>,
     c2r: Arc<dyn ComplexToReal<f64>>,
     spec: Vec<Complex<f64>>,
@@ -68,8 +67,25 @@ fn rec_offset(lmax: usize, m: usize) -> usize {
     m * (lmax + 2) - m * (m.saturating_sub(1)) / 2
 }
 
+/// Order-major coefficient scratch: order `m` occupies `[m (L+1), m (L+1) + L+1-m)`.
 fn coef_offset(lmax: usize, m: usize) -> usize {
-    m * (lmax + 1) - m * (m.saturating_sub(1)) / 2
+    m * (lmax + 1)
+}
+
+/// One order's work item in the parallel analysis: `(m, ((ring spectra, fc), fs))`.
+type OrderItem<'a> = (usize, ((&'a [Complex<f64>], &'a mut [f64]), &'a mut [f64]));
+
+/// Smallest degree for which the Legendre stage runs in parallel over orders.
+const PARALLEL_MIN_LMAX: usize = 48;
+
+/// Read-only tables of the Legendre stage (shared by all orders, so orders can run in parallel).
+struct LegendreTables {
+    lmax: usize,
+    pairs: Vec<(usize, usize, f64)>,
+    ring_scale: Vec<f64>,
+    rec_a: Vec<f64>,
+    rec_b: Vec<f64>,
+    starts: Vec<Start>,
 }
 
 impl SphereBasis {
@@ -129,7 +145,7 @@ impl SphereBasis {
         let c2r = planner.plan_fft_inverse(nlon);
         let nscratch = r2c.get_scratch_len().max(c2r.get_scratch_len());
         let nspec = nlon / 2 + 1;
-        let ncm = coef_offset(lmax, lmax + 1);
+        let ncm = (lmax + 1) * (lmax + 1);
         Self {
             lmax,
             nlat,
@@ -138,11 +154,15 @@ impl SphereBasis {
             nodes,
             degrees,
             weights,
-            ring_scale,
-            pairs,
-            rec_a,
-            rec_b,
-            starts,
+            tables: LegendreTables {
+                lmax,
+                pairs,
+                ring_scale,
+                rec_a,
+                rec_b,
+                starts,
+            },
+            leg: vec![Complex::new(0.0, 0.0); (lmax + 1) * nlat],
             r2c,
             c2r,
             spec: vec![Complex::new(0.0, 0.0); nlat * nspec],
@@ -249,15 +269,16 @@ impl SphereBasis {
             }
         }
     }
+}
 
-    /// Legendre synthesis of order `m` into the spectra of all rings.
-    fn legendre_synthesis(&mut self, m: usize) {
+impl LegendreTables {
+    /// Legendre synthesis of order `m`: `out[r] = X_m(ring r)` for all rings.
+    fn synthesis(&self, m: usize, fc: &[f64], fs: &[f64], out: &mut [Complex<f64>]) {
         let lmax = self.lmax;
         let np = self.pairs.len();
-        let coff = coef_offset(lmax, m);
         let roff = rec_offset(lmax, m);
-        let fc = &self.fc[coff..coff + lmax + 1 - m];
-        let fs = &self.fs[coff..coff + lmax + 1 - m];
+        let fc = &fc[..lmax + 1 - m];
+        let fs = &fs[..lmax + 1 - m];
         let ra = &self.rec_a[roff..roff + lmax + 2 - m];
         let rb = &self.rec_b[roff..roff + lmax + 2 - m];
         let scale = if m == 0 {
@@ -326,21 +347,19 @@ impl SphereBasis {
                 let (north, south, _) = self.pairs[p0 + i];
                 let zn = Complex::new((ec[i] + oc[i]) * scale, -(es[i] + os[i]) * scale);
                 let zs = Complex::new((ec[i] - oc[i]) * scale, -(es[i] - os[i]) * scale);
-                self.spec[north * self.nspec + m] = zn;
-                self.spec[south * self.nspec + m] = zs;
+                out[north] = zn;
+                out[south] = zs;
             }
         }
     }
 
-    /// Legendre analysis of order `m` from the (scaled) spectra of all rings.
-    fn legendre_analysis(&mut self, m: usize) {
+    /// Legendre analysis of order `m` from the ring spectra `input[r] = X_m(ring r)`.
+    fn analysis(&self, m: usize, input: &[Complex<f64>], fc: &mut [f64], fs: &mut [f64]) {
         let lmax = self.lmax;
         let np = self.pairs.len();
-        let coff = coef_offset(lmax, m);
         let roff = rec_offset(lmax, m);
-        let nspec = self.nspec;
-        let fc = &mut self.fc[coff..coff + lmax + 1 - m];
-        let fs = &mut self.fs[coff..coff + lmax + 1 - m];
+        let fc = &mut fc[..lmax + 1 - m];
+        let fs = &mut fs[..lmax + 1 - m];
         fc.iter_mut().for_each(|v| *v = 0.0);
         fs.iter_mut().for_each(|v| *v = 0.0);
         let ra = &self.rec_a[roff..roff + lmax + 2 - m];
@@ -365,12 +384,12 @@ impl SphereBasis {
                 lst[i] = st.l;
                 prev[i] = st.prev;
                 cur[i] = st.cur;
-                let zn = self.spec[north * nspec + m] * (self.ring_scale[north] * mfac);
+                let zn = input[north] * (self.ring_scale[north] * mfac);
                 if north == south {
                     ec[i] = zn.re;
                     es[i] = -zn.im;
                 } else {
-                    let zs = self.spec[south * nspec + m] * (self.ring_scale[south] * mfac);
+                    let zs = input[south] * (self.ring_scale[south] * mfac);
                     ec[i] = zn.re + zs.re;
                     oc[i] = zn.re - zs.re;
                     es[i] = -(zn.im + zs.im);
@@ -450,12 +469,23 @@ impl Basis for SphereBasis {
 
     fn synthesize(&mut self, coeffs: &[f64], grid: &mut [f64]) {
         self.gather(coeffs);
-        for m in 0..=self.lmax {
-            self.legendre_synthesis(m);
+        let (nlat, stride) = (self.nlat, self.lmax + 1);
+        let (tables, fc, fs) = (&self.tables, &self.fc, &self.fs);
+        let order = |(m, out): (usize, &mut [Complex<f64>])| {
+            tables.synthesis(m, &fc[m * stride..], &fs[m * stride..], out)
+        };
+        if self.lmax >= PARALLEL_MIN_LMAX {
+            use rayon::prelude::*;
+            self.leg.par_chunks_mut(nlat).enumerate().for_each(order);
+        } else {
+            self.leg.chunks_mut(nlat).enumerate().for_each(order);
         }
         let (nspec, nlon) = (self.nspec, self.nlon);
         for r in 0..self.nlat {
             let spec = &mut self.spec[r * nspec..(r + 1) * nspec];
+            for (m, z) in spec.iter_mut().enumerate().take(self.lmax + 1) {
+                *z = self.leg[m * nlat + r];
+            }
             spec[self.lmax + 1..]
                 .iter_mut()
                 .for_each(|z| *z = Complex::new(0.0, 0.0));
@@ -478,8 +508,29 @@ impl Basis for SphereBasis {
                 )
                 .expect("sphere analysis: FFT sizes");
         }
-        for m in 0..=self.lmax {
-            self.legendre_analysis(m);
+        let (nlat, stride) = (self.nlat, self.lmax + 1);
+        for r in 0..nlat {
+            for m in 0..=self.lmax {
+                self.leg[m * nlat + r] = self.spec[r * nspec + m];
+            }
+        }
+        let tables = &self.tables;
+        let order = |(m, ((input, fc), fs)): OrderItem<'_>| tables.analysis(m, input, fc, fs);
+        if self.lmax >= PARALLEL_MIN_LMAX {
+            use rayon::prelude::*;
+            self.leg
+                .par_chunks(nlat)
+                .zip(self.fc.par_chunks_mut(stride))
+                .zip(self.fs.par_chunks_mut(stride))
+                .enumerate()
+                .for_each(order);
+        } else {
+            self.leg
+                .chunks(nlat)
+                .zip(self.fc.chunks_mut(stride))
+                .zip(self.fs.chunks_mut(stride))
+                .enumerate()
+                .for_each(order);
         }
         let lmax = self.lmax;
         for m in 0..=lmax {
