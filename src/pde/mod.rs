@@ -354,13 +354,22 @@ where
 
     // Initial step size (adaptive): 1% of |y| / |f(y)|, at most one output interval.
     let interval = tau_end / (kk - 1) as f64;
+    let mut f0 = vec![0.0; c.len()];
+    if !rhs.evaluate(&c, &mut f0) {
+        return Err(Error::Numerical(format!(
+            "the right-hand side is not finite for the initial density{}",
+            if cfg.model == Model::Sa {
+                " (SA needs K*rho > 0 on the grid: the initial density is too negative)"
+            } else {
+                ""
+            }
+        )));
+    }
     let mut h = match cfg.stepping {
         Stepping::Fixed { dt } => dt * f,
         Stepping::Adaptive { .. } => {
-            let mut f0 = vec![0.0; c.len()];
-            let ok = rhs.evaluate(&c, &mut f0);
             let fmax = f0.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
-            if ok && fmax > 0.0 {
+            if fmax > 0.0 {
                 (1e-2 / fmax).min(interval)
             } else {
                 interval
