@@ -54,7 +54,12 @@ fn growth_small_run_recovers_the_dominant_rate() {
     let r = &res[star - 1];
     let m = r.particles.expect("l* has a linear window");
     // Three systems of 2e4 tokens: the fitted rate is within 5% of theory.
-    assert!((m.mean - r.theory).abs() < 0.05 * r.theory, "{} vs {}", m.mean, r.theory);
+    assert!(
+        (m.mean - r.theory).abs() < 0.05 * r.theory,
+        "{} vs {}",
+        m.mean,
+        r.theory
+    );
 }
 
 #[test]
@@ -64,7 +69,10 @@ fn onset_small_run_has_positive_slope() {
     let r = compare::onset::run(&s, &[100, 1000, 10_000], 0.1, &dir).unwrap();
     assert_outputs(&dir, &["onset.png"]);
     // The onset grows with ln N; the slope is within a factor 2 of 1/(2 gamma).
-    assert!(r.slope > 0.5 * r.predicted_slope && r.slope < 2.0 * r.predicted_slope, "{r:?}");
+    assert!(
+        r.slope > 0.5 * r.predicted_slope && r.slope < 2.0 * r.predicted_slope,
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -81,7 +89,14 @@ fn predict_small_runs_circle_and_sphere() {
             tol: 1e-7,
         };
         let r = compare::predict_run::run(&p, &dir).unwrap();
-        assert_outputs(&dir, &[if dim == 2 { "trajectories.png" } else { "sphere.png" }]);
+        assert_outputs(
+            &dir,
+            &[if dim == 2 {
+                "trajectories.png"
+            } else {
+                "sphere.png"
+            }],
+        );
         assert!(!r.predicted.is_empty() && !r.observed.is_empty());
         if dim == 2 {
             // Every predicted location lies closer to a cluster than half the spacing.
@@ -100,7 +115,12 @@ fn clusters_small_sweep_tracks_the_staircase() {
     for r in &res {
         for c in r.counts.iter().flatten() {
             // Counts stay within two of l* at these betas.
-            assert!((*c as i64 - r.dominant as i64).abs() <= 2, "beta {}: {c} vs {}", r.beta, r.dominant);
+            assert!(
+                (*c as i64 - r.dominant as i64).abs() <= 2,
+                "beta {}: {c} vs {}",
+                r.beta,
+                r.dominant
+            );
         }
     }
 }
@@ -120,7 +140,10 @@ fn staircase_small_run_merges_with_energy_gains() {
     let r = compare::staircase::run(&s, &dir).unwrap();
     assert_outputs(&dir, &["staircase.png"]);
     assert!(!r.merges.is_empty(), "at least one merge by t = 5000");
-    assert!(r.merges.iter().all(|m| m.energy_jump > 0.0 && m.after < m.before));
+    assert!(r
+        .merges
+        .iter()
+        .all(|m| m.energy_jump > 0.0 && m.after < m.before));
     // USA energy never decreases along the run (gradient ascent), up to integration error.
     assert!(r.rows.windows(2).all(|w| w[1].energy >= w[0].energy - 1e-9));
 }
@@ -146,8 +169,18 @@ fn phase_small_diagram_is_a_fraction_and_grows_in_time() {
         assert!(diag.values.iter().all(|v| (0.0..=1.0).contains(v)));
         // At t = 0 few iid pairs are that close (on the circle 2 acos(1 - 1e-3)/(2 pi) = 1.4%);
         // at beta = 0.5 most pairs cluster by t = 20.
-        assert!(diag.values[0] < 0.05, "d = {}: {}", diag.dim, diag.values[0]);
-        assert!(diag.values[10 * 2] > 0.5, "d = {}: {}", diag.dim, diag.values[20]);
+        assert!(
+            diag.values[0] < 0.05,
+            "d = {}: {}",
+            diag.dim,
+            diag.values[0]
+        );
+        assert!(
+            diag.values[10 * 2] > 0.5,
+            "d = {}: {}",
+            diag.dim,
+            diag.values[20]
+        );
     }
 }
 
@@ -163,12 +196,38 @@ fn compare_cli_rejects_bad_input() {
     let d = dir.to_str().unwrap();
     for (args, name) in [
         (vec!["compare", "growth", "--n", "1", "--out", d], "--n"),
-        (vec!["compare", "growth", "--beta", "nan", "--out", d], "--beta"),
-        (vec!["compare", "onset", "--n-min", "100", "--n-max", "1000", "--out", d], "--n-max"),
-        (vec!["compare", "clusters", "--beta-min", "5", "--beta-max", "2", "--out", d], "--beta-max"),
-        (vec!["compare", "predict", "--dim", "4", "--out", d], "--dim"),
+        (
+            vec!["compare", "growth", "--beta", "nan", "--out", d],
+            "--beta",
+        ),
+        (
+            vec![
+                "compare", "onset", "--n-min", "100", "--n-max", "1000", "--out", d,
+            ],
+            "--n-max",
+        ),
+        (
+            vec![
+                "compare",
+                "clusters",
+                "--beta-min",
+                "5",
+                "--beta-max",
+                "2",
+                "--out",
+                d,
+            ],
+            "--beta-max",
+        ),
+        (
+            vec!["compare", "predict", "--dim", "4", "--out", d],
+            "--dim",
+        ),
         (vec!["compare", "phase", "--dims", "1", "--out", d], "--dim"),
-        (vec!["compare", "staircase", "--t-end", "-1", "--out", d], "--t-end"),
+        (
+            vec!["compare", "staircase", "--t-end", "-1", "--out", d],
+            "--t-end",
+        ),
     ] {
         let o = run(&args);
         let err = String::from_utf8_lossy(&o.stderr);

@@ -9,9 +9,11 @@
 //! degree saturates have no linear window and are reported as such.
 
 use super::common::{power_series, theory_rate, time_unit_name, times, ParticleSetup};
+use super::pde_run::run_pde;
 use super::{plus_minus, Report};
 use crate::analysis::fit::{fit_growth_rate, mean_interval, MeanInterval, WindowOptions};
 use crate::linear;
+use crate::pde::init::InitialData;
 use crate::plot::chart::{palette, Axis, Band, LineChart, Series, Style};
 use crate::special::harmonic_dimension;
 use crate::Result;
@@ -31,6 +33,9 @@ pub struct DegreeResult {
     pub particles: Option<MeanInterval>,
     /// `|mean - theory| <= half_width`.
     pub consistent: Option<bool>,
+    /// Rate fitted on the PDE run with matching finite-N statistics (`null`: no window, or no
+    /// PDE run for this dimension).
+    pub pde: Option<f64>,
 }
 
 /// Run the experiment and write `report.md`, `data.json` and `growth.png` into `out`.
@@ -39,6 +44,29 @@ pub fn run(setup: &ParticleSetup, out: &Path) -> Result<Vec<DegreeResult>> {
     let t = times(&res);
     let star = linear::dominant_degree(setup.beta, setup.dim);
     let nf = setup.n as f64;
+    // PDE with the same statistics: every orthonormal coefficient of degree 1..=L/2 has
+    // variance 1/N (circle and sphere only).
+    let pde = if setup.dim <= 3 {
+        let lmax = (4 * star).max(2 * setup.lmax_power).max(16);
+        let init = InitialData {
+            n_equiv: Some(nf),
+            seed: setup.seed,
+            noise_lmax: Some(lmax / 2),
+            ..Default::default()
+        };
+        Some(run_pde(
+            setup.dim,
+            setup.beta,
+            setup.model,
+            lmax,
+            &init,
+            setup.t_end,
+            201,
+            1e-10,
+        )?)
+    } else {
+        None
+    };
     let mut results = Vec::new();
     for l in 1..=setup.lmax_power {
         let noise = harmonic_dimension(l, setup.dim) / nf;
@@ -52,12 +80,22 @@ pub fn run(setup: &ParticleSetup, out: &Path) -> Result<Vec<DegreeResult>> {
         let finite: Vec<f64> = rates.iter().flatten().copied().collect();
         let particles = mean_interval(&finite, 0.05).filter(|m| m.n >= 2);
         let theory = theory_rate(l, setup.beta, setup.dim, setup.model);
+        let pde_rate = pde.as_ref().and_then(|p| {
+            let c: Vec<f64> = p
+                .power
+                .iter()
+                .map(|row| row.get(l).copied().unwrap_or(0.0))
+                .collect();
+            let sat = c.iter().cloned().fold(0.0, f64::max);
+            fit_growth_rate(&p.time, &c, noise, sat, WindowOptions::default()).map(|f| f.rate)
+        });
         results.push(DegreeResult {
             l,
             theory,
             particle_rates: rates,
             consistent: particles.map(|m| (m.mean - theory).abs() <= m.half_width),
             particles,
+            pde: pde_rate,
         });
     }
     // Report.
@@ -93,9 +131,13 @@ pub fn run(setup: &ParticleSetup, out: &Path) -> Result<Vec<DegreeResult>> {
                 None => ("no linear window".into(), "-".into(), "-".into()),
             };
             let n_fit = r.particle_rates.iter().flatten().count();
+            let pde = r.pde.map_or("-".into(), |v| {
+                format!("{v:.6} ({:+.1e})", (v - r.theory) / r.theory)
+            });
             vec![
                 format!("{}{}", r.l, if r.l == star { " (l*)" } else { "" }),
                 format!("{:.6}", r.theory),
+                pde,
                 p,
                 rel,
                 format!("{n_fit}/{}", setup.systems),
@@ -130,6 +172,24 @@ pub fn run(setup: &ParticleSetup, out: &Path) -> Result<Vec<DegreeResult>> {
             )
         })
         .collect();
+    if let Some(p) = &pde {
+        let worst = results
+            .iter()
+            .filter(|r| key.contains(&r.l))
+            .filter_map(|r| r.pde.map(|v| ((v - r.theory) / r.theory).abs()))
+            .fold(0.0, f64::max);
+        rep.paragraph(&format!(
+            "PDE: {} geometry, degree L = {} at the end{}, started from random coefficients of \
+             variance 1/N on degrees 1..L/2 (the finite-N statistics of the particles). Largest \
+             relative difference from theory for l*-1, l*, l*+1: {:.2e}.",
+            if setup.dim == 2 { "circle" } else { "sphere" },
+            p.lmax,
+            p.stopped
+                .as_ref()
+                .map_or(String::new(), |s| format!(" (stopped early: {s})")),
+            worst
+        ));
+    }
     rep.paragraph(&format!(
         "Near the dominant degree: {}. Degrees far from l* grow slowly and are overtaken by \
          the nonlinear saturation of l* (and its harmonics 2l*, 3l*, ... grow by nonlinear \
@@ -142,6 +202,7 @@ pub fn run(setup: &ParticleSetup, out: &Path) -> Result<Vec<DegreeResult>> {
     rep.record("dominant", &star);
     rep.record("time_unit", &unit);
     rep.record("degrees", &results);
+    rep.record("pde", &pde);
     rep.write(out)?;
     Ok(results)
 }

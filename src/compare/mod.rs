@@ -7,6 +7,7 @@ pub mod clusters_sweep;
 pub mod common;
 pub mod growth;
 pub mod onset;
+pub mod pde_run;
 pub mod phase;
 pub mod predict;
 pub mod predict_run;
