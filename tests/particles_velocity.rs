@@ -56,7 +56,11 @@ fn clustered(n: usize, dim: usize, k: usize, width: f64, seed: u64) -> Vec<f64> 
     for i in 0..n {
         let c = centres.row(i % k);
         let e = noise.row(i);
-        let s: f64 = if i % 17 == 0 { 3.0 } else { width * rng.random::<f64>() };
+        let s: f64 = if i % 17 == 0 {
+            3.0
+        } else {
+            width * rng.random::<f64>()
+        };
         for d in 0..dim {
             x[i * dim + d] = c[d] + s * e[d];
         }
@@ -138,13 +142,19 @@ fn fast_summation_matches_exact_to_1e_10() {
                     let mf = fast.evaluate(&x, &mut vf);
                     let me = exact.evaluate(&x, &mut ve);
                     let e = rel_err(&vf, &ve, dim);
-                    eprintln!("d={dim} {model} beta={beta} {name}: {e:.2e} {}", fast.description());
+                    eprintln!(
+                        "d={dim} {model} beta={beta} {name}: {e:.2e} {}",
+                        fast.description()
+                    );
                     assert!(
                         e < 1e-10,
                         "d={dim} {model} beta={beta} {name}: {e} ({})",
                         fast.description()
                     );
-                    assert!((mf - me).abs() < 1e-12 * me, "mean kernel d={dim} beta={beta}");
+                    assert!(
+                        (mf - me).abs() < 1e-12 * me,
+                        "mean kernel d={dim} beta={beta}"
+                    );
                 }
             }
         }

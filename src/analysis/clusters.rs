@@ -133,8 +133,9 @@ fn grid_partition(x: &[f64], dim: usize, chord: f64) -> Partition {
         k
     };
     let n = x.len() / dim;
-    let mut keyed: Vec<([i32; 3], usize)> =
-        (0..n).map(|i| (key_of(&x[i * dim..(i + 1) * dim]), i)).collect();
+    let mut keyed: Vec<([i32; 3], usize)> = (0..n)
+        .map(|i| (key_of(&x[i * dim..(i + 1) * dim]), i))
+        .collect();
     keyed.sort_unstable();
     let mut members: Vec<Vec<usize>> = Vec::new();
     let mut keys: Vec<[i32; 3]> = Vec::new();
@@ -301,7 +302,8 @@ pub fn find_clusters(x: &[f64], dim: usize, params: &ClusterParams) -> Clusters 
         .filter(|&(_, m)| m >= min_mass.max(1))
         .collect();
     kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let label_of: HashMap<usize, usize> = kept.iter().enumerate().map(|(k, (r, _))| (*r, k)).collect();
+    let label_of: HashMap<usize, usize> =
+        kept.iter().enumerate().map(|(k, (r, _))| (*r, k)).collect();
     let labels = comp_of_token
         .iter()
         .map(|c| c.and_then(|r| label_of.get(&r).copied()))

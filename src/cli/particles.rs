@@ -163,7 +163,8 @@ pub fn run(args: &ParticlesArgs) -> Result<()> {
     let model: Model = args.model.parse()?;
     let time: TimeUnit = args.time.parse()?;
     let method: Method = args.method.parse()?;
-    let summation_tol = attnflow::error::require_in_range("summation-tol", args.summation_tol, 1e-16, 1e-2)?;
+    let summation_tol =
+        attnflow::error::require_in_range("summation-tol", args.summation_tol, 1e-16, 1e-2)?;
     if let Some(dt) = args.dt {
         attnflow::error::require_positive("dt", dt)?;
     }
@@ -176,7 +177,11 @@ pub fn run(args: &ParticlesArgs) -> Result<()> {
     let ensemble = int_at_least("ensemble", args.ensemble, 1)?;
     let lmax_power = int_at_least("lmax-power", args.lmax_power, 1)?;
     if lmax_power > 1000 {
-        return Err(Error::parameter("lmax-power", args.lmax_power, "an integer in [1, 1000]"));
+        return Err(Error::parameter(
+            "lmax-power",
+            args.lmax_power,
+            "an integer in [1, 1000]",
+        ));
     }
     let save_every = match args.save_every {
         Some(k) => Some(int_at_least("save-every", k, 1)?),
@@ -184,7 +189,12 @@ pub fn run(args: &ParticlesArgs) -> Result<()> {
     };
     let series_points = int_at_least("series-points", args.series_points, 1)?;
     let clusters = ClusterParams {
-        radius: attnflow::error::require_in_range("cluster-radius", args.cluster_radius, 1e-9, 3.0)?,
+        radius: attnflow::error::require_in_range(
+            "cluster-radius",
+            args.cluster_radius,
+            1e-9,
+            3.0,
+        )?,
         density_factor: attnflow::error::require_positive("cluster-density", args.cluster_density)?,
         min_fraction: attnflow::error::require_in_range(
             "cluster-min-fraction",
@@ -219,7 +229,11 @@ pub fn run(args: &ParticlesArgs) -> Result<()> {
         (Some(st), _) => st.n,
         (None, Some(n)) => int_at_least("n", n, 1)?,
         (None, None) => {
-            return Err(Error::parameter("n", "(missing)", "an integer >= 1, or --init FILE.npy"))
+            return Err(Error::parameter(
+                "n",
+                "(missing)",
+                "an integer >= 1, or --init FILE.npy",
+            ))
         }
     };
     // Internal time unit: tau for USA, t for SA; physical inputs are multiplied by e^beta (USA).
@@ -256,7 +270,11 @@ pub fn run(args: &ParticlesArgs) -> Result<()> {
         (Some(dt), _) => {
             let h = to_internal(dt);
             if !h.is_finite() {
-                return Err(Error::parameter("dt", dt, "a step whose scaled value e^beta dt is finite (use --time scaled)"));
+                return Err(Error::parameter(
+                    "dt",
+                    dt,
+                    "a step whose scaled value e^beta dt is finite (use --time scaled)",
+                ));
             }
             StepControl::Rk4 { dt: h }
         }
@@ -285,7 +303,11 @@ pub fn run(args: &ParticlesArgs) -> Result<()> {
         }
     };
     let write_snapshot = |system: usize, step: usize, _t: f64, x: &[f64]| -> Result<()> {
-        write_npy_f64(&out.join(snapshot_name(system, step)), &[x.len() / dim, dim], x)
+        write_npy_f64(
+            &out.join(snapshot_name(system, step)),
+            &[x.len() / dim, dim],
+            x,
+        )
     };
     let bar = progress_bar(ensemble);
     let show_after = Duration::from_secs(1);
@@ -421,7 +443,11 @@ pub fn run(args: &ParticlesArgs) -> Result<()> {
         init_rows_normalised: init_normalised,
         steps: result.systems.iter().map(|s| s.steps).collect(),
         rejected_steps: result.systems.iter().map(|s| s.rejected).collect(),
-        max_energy_identity_error: result.systems.iter().map(|s| s.max_identity_error).collect(),
+        max_energy_identity_error: result
+            .systems
+            .iter()
+            .map(|s| s.max_identity_error)
+            .collect(),
         final_cluster_sizes: result
             .systems
             .iter()

@@ -36,7 +36,12 @@ impl ExactField {
 
 /// Sum over `j` of `w_ij x_j` (into `acc`) and of `w_ij` (returned), for token `xi`.
 #[inline(always)]
-fn row_sums_generic<const D: usize>(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
+fn row_sums_generic<const D: usize>(
+    xi: &[f64],
+    cols: &[&[f64]],
+    beta: f64,
+    acc: &mut [f64],
+) -> f64 {
     let n = cols[0].len();
     let blocks = n / LANES;
     let mut xs = [0.0; D];

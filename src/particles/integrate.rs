@@ -279,7 +279,14 @@ impl<'f> Integrator<'f> {
                 speeds[s] = mean_speed2(&rest[0], d);
             }
             let _ = DP_C;
-            combine(&mut self.trial, &self.x, h, &DP_B[..6], &self.stages[..6], d);
+            combine(
+                &mut self.trial,
+                &self.x,
+                h,
+                &DP_B[..6],
+                &self.stages[..6],
+                d,
+            );
             let (head, last) = self.stages.split_at_mut(6);
             let mk = field.evaluate(&self.trial, &mut last[0]);
             // Error estimate h sum (b - b*) k on the unnormalised increment.
@@ -303,7 +310,11 @@ impl<'f> Integrator<'f> {
                 std::mem::swap(&mut self.x, &mut self.trial);
                 self.v.copy_from_slice(&last[0]);
                 // Do not let a step shortened to hit an output time shrink the next one.
-                self.h_next = if h < self.h_next { self.h_next } else { h * factor };
+                self.h_next = if h < self.h_next {
+                    self.h_next
+                } else {
+                    h * factor
+                };
                 return self.finish(h, quad, mk);
             }
             self.rejected += 1;

@@ -6,8 +6,8 @@
 //! kernel `exp(beta(<x,y> - 1))` (values in `(0, 1]`, no overflow for any `beta`); the SA model
 //! is invariant under the kernel scaling and is integrated in `t` (`tau = t`).
 
-pub mod ensemble;
 pub mod circle_fast;
+pub mod ensemble;
 pub mod exact;
 pub mod fastexp;
 pub mod integrate;

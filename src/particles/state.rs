@@ -24,7 +24,10 @@ const SEED_MIX: u128 = 0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835;
 /// A PCG64 generator for `(seed, stream)`: distinct streams are statistically independent, so
 /// system `s` of an ensemble uses stream `s` and results do not depend on the thread count.
 pub fn rng_for(seed: u64, stream: u64) -> Pcg64 {
-    Pcg64::new((seed as u128).wrapping_mul(SEED_MIX) ^ SEED_MIX, stream as u128)
+    Pcg64::new(
+        (seed as u128).wrapping_mul(SEED_MIX) ^ SEED_MIX,
+        stream as u128,
+    )
 }
 
 impl TokenState {
@@ -110,9 +113,7 @@ impl TokenState {
         }
         if let Some(d) = expected_dim {
             if d != dim {
-                return Err(bad(format!(
-                    "array has d = {dim} columns but --dim is {d}"
-                )));
+                return Err(bad(format!("array has d = {dim} columns but --dim is {d}")));
             }
         }
         Self::from_rows(n, dim, arr.data).map_err(|e| bad(e.to_string()))

@@ -156,7 +156,11 @@ pub fn build_velocity_field(
     }
     let nf = n as f64;
     let lf = degree as f64 + 1.0;
-    let fast_cost = if dim == 2 { 4.0 * nf * lf } else { 4.0 * nf * lf * lf };
+    let fast_cost = if dim == 2 {
+        4.0 * nf * lf
+    } else {
+        4.0 * nf * lf * lf
+    };
     let exact_cost = nf * nf * dim as f64;
     if method == Method::Auto && exact_cost <= fast_cost {
         return Ok(exact());
