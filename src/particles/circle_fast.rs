@@ -7,6 +7,9 @@
 //! Cost `O(N K)`. Moments are summed over fixed chunks of tokens in parallel and the chunk
 //! sums added in chunk order, so results do not depend on the number of threads.
 
+// Index loops over fixed-width lanes are written out so that they vectorise.
+#![allow(clippy::needless_range_loop)]
+
 use super::velocity::VelocityField;
 use crate::Model;
 use rayon::prelude::*;

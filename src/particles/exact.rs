@@ -8,6 +8,9 @@
 //! memory and vectorises (AVX2 is used when the processor has it; the arithmetic per lane is
 //! identical, so results are identical with and without it).
 
+// Index loops over fixed-width lanes are written out so that they vectorise.
+#![allow(clippy::needless_range_loop)]
+
 use super::fastexp::exp_nonpositive;
 use super::velocity::VelocityField;
 use crate::Model;

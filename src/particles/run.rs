@@ -24,6 +24,9 @@ pub struct RunConfig {
     pub clusters: ClusterParams,
 }
 
+/// Snapshot callback `(step, time, x)`.
+pub type SnapshotSink<'a> = dyn FnMut(usize, f64, &[f64]) -> Result<()> + 'a;
+
 /// Diagnostics at one time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeriesRow {
@@ -97,7 +100,7 @@ pub fn simulate(
     cfg: &RunConfig,
     field: &dyn VelocityField,
     x0: Vec<f64>,
-    snapshot: &mut dyn FnMut(usize, f64, &[f64]) -> Result<()>,
+    snapshot: &mut SnapshotSink,
     progress: &dyn Fn(f64),
 ) -> Result<SimulationResult> {
     let dim = field.dim();

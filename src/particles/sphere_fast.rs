@@ -16,6 +16,9 @@
 //! Moment sums run over fixed chunks in parallel and are added in chunk order (results do not
 //! depend on the number of threads). Cost `O(N L^2)`.
 
+// Index loops over fixed-width lanes are written out so that they vectorise.
+#![allow(clippy::needless_range_loop)]
+
 use super::velocity::VelocityField;
 use crate::Model;
 use rayon::prelude::*;
