@@ -5,13 +5,13 @@
 //! Every output row is its own sequential sum over `j` (eight interleaved partial sums combined
 //! in a fixed order), so the result is bit-for-bit independent of the number of threads. The
 //! coordinates are transposed to columns once per call so the inner loop streams contiguous
-//! memory and vectorises (AVX2 is used when the processor has it; the arithmetic per lane is
-//! identical, so results are identical with and without it).
+//! memory and vectorises (AVX2 with fused multiply-add when the processor has them; see
+//! [`super::fastexp::madd`]).
 
 // Index loops over fixed-width lanes are written out so that they vectorise.
 #![allow(clippy::needless_range_loop)]
 
-use super::fastexp::exp_nonpositive;
+use super::fastexp::{exp_nonpositive_fma, has_avx2_fma, madd};
 use super::velocity::VelocityField;
 use crate::Model;
 use rayon::prelude::*;
@@ -39,7 +39,7 @@ impl ExactField {
 
 /// Sum over `j` of `w_ij x_j` (into `acc`) and of `w_ij` (returned), for token `xi`.
 #[inline(always)]
-fn row_sums_generic<const D: usize>(
+fn row_sums_generic<const D: usize, const FMA: bool>(
     xi: &[f64],
     cols: &[&[f64]],
     beta: f64,
@@ -61,17 +61,17 @@ fn row_sums_generic<const D: usize>(
         for k in 0..D {
             let c: &[f64; LANES] = cs[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
-                dot[l] += xs[k] * c[l];
+                dot[l] = madd::<FMA>(xs[k], c[l], dot[l]);
             }
         }
         let mut w = [0.0f64; LANES];
         for l in 0..LANES {
-            w[l] = exp_nonpositive(beta * (dot[l] - 1.0));
+            w[l] = exp_nonpositive_fma::<FMA>(beta * (dot[l] - 1.0));
         }
         for k in 0..D {
             let c: &[f64; LANES] = cs[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
-                lane_acc[k][l] += w[l] * c[l];
+                lane_acc[k][l] = madd::<FMA>(w[l], c[l], lane_acc[k][l]);
             }
         }
         for l in 0..LANES {
@@ -83,11 +83,11 @@ fn row_sums_generic<const D: usize>(
     for j in blocks * LANES..n {
         let mut dot = 0.0;
         for k in 0..D {
-            dot += xs[k] * cs[k][j];
+            dot = madd::<FMA>(xs[k], cs[k][j], dot);
         }
-        let w = exp_nonpositive(beta * (dot - 1.0));
+        let w = exp_nonpositive_fma::<FMA>(beta * (dot - 1.0));
         for k in 0..D {
-            tail_acc[k] += w * cs[k][j];
+            tail_acc[k] = madd::<FMA>(w, cs[k][j], tail_acc[k]);
         }
         tail_w += w;
     }
@@ -106,7 +106,7 @@ fn row_sums_generic<const D: usize>(
 }
 
 /// Same as [`row_sums_generic`] for a run-time dimension.
-fn row_sums_dyn(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
+fn row_sums_dyn<const FMA: bool>(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
     let d = xi.len();
     let n = cols[0].len();
     let blocks = n / LANES;
@@ -118,17 +118,17 @@ fn row_sums_dyn(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 
         for k in 0..d {
             let c: &[f64; LANES] = cols[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
-                dot[l] += xi[k] * c[l];
+                dot[l] = madd::<FMA>(xi[k], c[l], dot[l]);
             }
         }
         let mut w = [0.0f64; LANES];
         for l in 0..LANES {
-            w[l] = exp_nonpositive(beta * (dot[l] - 1.0));
+            w[l] = exp_nonpositive_fma::<FMA>(beta * (dot[l] - 1.0));
         }
         for k in 0..d {
             let c: &[f64; LANES] = cols[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
-                lane_acc[k][l] += w[l] * c[l];
+                lane_acc[k][l] = madd::<FMA>(w[l], c[l], lane_acc[k][l]);
             }
         }
         for l in 0..LANES {
@@ -140,11 +140,11 @@ fn row_sums_dyn(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 
     for j in blocks * LANES..n {
         let mut dot = 0.0;
         for k in 0..d {
-            dot += xi[k] * cols[k][j];
+            dot = madd::<FMA>(xi[k], cols[k][j], dot);
         }
-        let w = exp_nonpositive(beta * (dot - 1.0));
+        let w = exp_nonpositive_fma::<FMA>(beta * (dot - 1.0));
         for k in 0..d {
-            tail_acc[k] += w * cols[k][j];
+            tail_acc[k] = madd::<FMA>(w, cols[k][j], tail_acc[k]);
         }
         tail_w += w;
     }
@@ -163,13 +163,19 @@ fn row_sums_dyn(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn row_sums_avx2<const D: usize>(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
-    row_sums_generic::<D>(xi, cols, beta, acc)
+    row_sums_generic::<D, true>(xi, cols, beta, acc)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn row_sums_dyn_avx2(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
+    row_sums_dyn::<true>(xi, cols, beta, acc)
 }
 
 fn row_sums_plain<const D: usize>(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
-    row_sums_generic::<D>(xi, cols, beta, acc)
+    row_sums_generic::<D, false>(xi, cols, beta, acc)
 }
 
 type RowSums = fn(&[f64], &[&[f64]], f64, &mut [f64]) -> f64;
@@ -177,13 +183,13 @@ type RowSums = fn(&[f64], &[&[f64]], f64, &mut [f64]) -> f64;
 fn select_kernel(dim: usize) -> RowSums {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the feature was detected at run time.
+        if has_avx2_fma() {
+            // SAFETY: the features were detected at run time.
             return match dim {
                 2 => |a, b, c, d| unsafe { row_sums_avx2::<2>(a, b, c, d) },
                 3 => |a, b, c, d| unsafe { row_sums_avx2::<3>(a, b, c, d) },
                 4 => |a, b, c, d| unsafe { row_sums_avx2::<4>(a, b, c, d) },
-                _ => row_sums_dyn,
+                _ => |a, b, c, d| unsafe { row_sums_dyn_avx2(a, b, c, d) },
             };
         }
     }
@@ -191,7 +197,7 @@ fn select_kernel(dim: usize) -> RowSums {
         2 => row_sums_plain::<2>,
         3 => row_sums_plain::<3>,
         4 => row_sums_plain::<4>,
-        _ => row_sums_dyn,
+        _ => row_sums_dyn::<false>,
     }
 }
 
