@@ -288,8 +288,13 @@ fn moments_chunk<const FMA: bool>(tables: &LegendreTables, xc: &[f64]) -> Vec<f6
     let mut out = vec![0.0; 2 * len];
     for i in 0..len {
         let (c, s) = (acc_c[i], acc_s[i]);
-        out[i] = ((c[0] + c[1]) + c[2]) + c[3];
-        out[len + i] = ((s[0] + s[1]) + s[2]) + s[3];
+        let (mut sc, mut ss) = (0.0, 0.0);
+        for l in 0..LANES {
+            sc += c[l];
+            ss += s[l];
+        }
+        out[i] = sc;
+        out[len + i] = ss;
     }
     out
 }
