@@ -41,6 +41,10 @@ pub fn exp_nonpositive(y: f64) -> f64 {
 
 /// Four lanes of [`exp_nonpositive_fma`]`::<true>` with AVX2 + FMA intrinsics (identical
 /// results lane for lane).
+///
+/// # Safety
+///
+/// Callable only on processors with AVX2 and FMA (see [`has_avx2_fma`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
@@ -82,52 +86,6 @@ pub fn exp_avx2(y: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d {
         _mm256_set1_epi64x(1023),
     ));
     _mm256_mul_pd(p, _mm256_castsi256_pd(bits))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn exp_fma_inner(y: f64) -> f64 {
-        exp_nonpositive_fma::<true>(y)
-    }
-
-    fn exp_fma_checked(y: f64) -> f64 {
-        #[cfg(target_arch = "x86_64")]
-        {
-            // SAFETY: only called after has_avx2_fma().
-            unsafe { exp_fma_inner(y) }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            exp_nonpositive(y)
-        }
-    }
-
-    #[test]
-    fn matches_std_exp_to_two_ulp() {
-        let mut worst = 0.0f64;
-        let m = 200_000;
-        for i in 0..=m {
-            let y = -700.0 * (i as f64 / m as f64).powi(3);
-            let (a, b) = (exp_nonpositive(y), y.exp());
-            worst = worst.max(((a - b) / b).abs());
-        }
-        assert!(worst < 4.5e-16, "worst relative error {worst}");
-        if has_avx2_fma() {
-            let mut worst_fma = 0.0f64;
-            for i in 0..=m {
-                let y = -700.0 * (i as f64 / m as f64).powi(3);
-                let (a, b) = (exp_fma_checked(y), y.exp());
-                worst_fma = worst_fma.max(((a - b) / b).abs());
-            }
-            assert!(worst_fma < 4.5e-16, "fma: worst relative error {worst_fma}");
-        }
-        assert_eq!(exp_nonpositive(0.0), 1.0);
-        assert!(exp_nonpositive(-5000.0) < 1e-300);
-    }
 }
 
 /// `a * b + c`, fused (one rounding) when `FMA` is true. Kernels are compiled twice, with
@@ -181,4 +139,50 @@ pub fn exp_nonpositive_fma<const FMA: bool>(y: f64) -> f64 {
     p = madd::<true>(p, r, 1.0);
     let bits = t.to_bits().wrapping_sub(MAGIC.to_bits()).wrapping_add(1023) << 52;
     p * f64::from_bits(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn exp_fma_inner(y: f64) -> f64 {
+        exp_nonpositive_fma::<true>(y)
+    }
+
+    fn exp_fma_checked(y: f64) -> f64 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: only called after has_avx2_fma().
+            unsafe { exp_fma_inner(y) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            exp_nonpositive(y)
+        }
+    }
+
+    #[test]
+    fn matches_std_exp_to_two_ulp() {
+        let mut worst = 0.0f64;
+        let m = 200_000;
+        for i in 0..=m {
+            let y = -700.0 * (i as f64 / m as f64).powi(3);
+            let (a, b) = (exp_nonpositive(y), y.exp());
+            worst = worst.max(((a - b) / b).abs());
+        }
+        assert!(worst < 4.5e-16, "worst relative error {worst}");
+        if has_avx2_fma() {
+            let mut worst_fma = 0.0f64;
+            for i in 0..=m {
+                let y = -700.0 * (i as f64 / m as f64).powi(3);
+                let (a, b) = (exp_fma_checked(y), y.exp());
+                worst_fma = worst_fma.max(((a - b) / b).abs());
+            }
+            assert!(worst_fma < 4.5e-16, "fma: worst relative error {worst_fma}");
+        }
+        assert_eq!(exp_nonpositive(0.0), 1.0);
+        assert!(exp_nonpositive(-5000.0) < 1e-300);
+    }
 }

@@ -203,36 +203,38 @@ fn polar(x: &[f64]) -> (f64, f64, f64, f64) {
     }
 }
 
+/// Polar coordinates of `LANES` tokens (see [`polar`]) and a weight (1, or 0 for padding).
+struct PolarBatch {
+    z: [f64; LANES],
+    s: [f64; LANES],
+    cp: [f64; LANES],
+    sp: [f64; LANES],
+    w: [f64; LANES],
+}
+
 /// Polar coordinates of up to `LANES` tokens of `xc` starting at token `j0`; missing lanes are
 /// the north pole with weight 0.
 #[inline(always)]
-fn polar_batch(
-    xc: &[f64],
-    j0: usize,
-) -> (
-    [f64; LANES],
-    [f64; LANES],
-    [f64; LANES],
-    [f64; LANES],
-    [f64; LANES],
-) {
-    let mut z = [1.0; LANES];
-    let mut s = [0.0; LANES];
-    let mut cp = [1.0; LANES];
-    let mut sp = [0.0; LANES];
-    let mut w = [0.0; LANES];
+fn polar_batch(xc: &[f64], j0: usize) -> PolarBatch {
+    let mut p = PolarBatch {
+        z: [1.0; LANES],
+        s: [0.0; LANES],
+        cp: [1.0; LANES],
+        sp: [0.0; LANES],
+        w: [0.0; LANES],
+    };
     for l in 0..LANES {
         let j = j0 + l;
         if 3 * j + 2 < xc.len() {
             let (a, b, c, d) = polar(&xc[3 * j..3 * j + 3]);
-            z[l] = a;
-            s[l] = b;
-            cp[l] = c;
-            sp[l] = d;
-            w[l] = 1.0;
+            p.z[l] = a;
+            p.s[l] = b;
+            p.cp[l] = c;
+            p.sp[l] = d;
+            p.w[l] = 1.0;
         }
     }
-    (z, s, cp, sp, w)
+    p
 }
 
 /// Partial moment sums of one chunk: `[cos (packed) ..., sin (packed) ...]`.
@@ -246,7 +248,7 @@ fn moments_chunk<const FMA: bool>(tables: &LegendreTables, xc: &[f64]) -> Vec<f6
     let npts = xc.len() / 3;
     let mut j0 = 0;
     while j0 < npts {
-        let (z, s, cp, sp, w) = polar_batch(xc, j0);
+        let PolarBatch { z, s, cp, sp, w } = polar_batch(xc, j0);
         let mut cm = [1.0; LANES];
         let mut sm = [0.0; LANES];
         let mut s_pow = [1.0; LANES];
@@ -366,7 +368,7 @@ fn eval_chunk<const FMA: bool>(
     let npts = xc.len() / 3;
     let mut j0 = 0;
     while j0 < npts {
-        let (z, s, cp, sp, _) = polar_batch(xc, j0);
+        let PolarBatch { z, s, cp, sp, .. } = polar_batch(xc, j0);
         let mut s_pow = [1.0; LANES];
         for m in 0..=lmax {
             if m >= 2 {
