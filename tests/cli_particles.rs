@@ -286,3 +286,53 @@ fn bad_input_is_one_line_and_exit_code_2() {
     );
     assert_eq!(read(&out.join("series.csv")), "precious");
 }
+
+#[test]
+fn portable_and_simd_kernels_agree() {
+    // ATTNFLOW_PORTABLE=1 forces the portable code paths (no AVX2/FMA intrinsics, row-wise exact
+    // kernel instead of symmetric tiles). Both must give the same trajectory to rounding level.
+    for (dim, n, method) in [
+        (3usize, 600usize, "exact"),
+        (2, 2000, "fast"),
+        (3, 2000, "fast"),
+        (5, 300, "exact"),
+    ] {
+        let mut finals = Vec::new();
+        for portable in [false, true] {
+            let out = tmp(&format!("portable-{dim}-{method}-{portable}"));
+            let mut cmd = bin();
+            cmd.arg("particles").args([
+                "--dim",
+                &dim.to_string(),
+                "--n",
+                &n.to_string(),
+                "--beta",
+                "9",
+                "--t-end",
+                "3",
+                "--time",
+                "scaled",
+                "--dt",
+                "0.5",
+                "--method",
+                method,
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            if portable {
+                cmd.env("ATTNFLOW_PORTABLE", "1");
+            } else {
+                cmd.env_remove("ATTNFLOW_PORTABLE");
+            }
+            let o = cmd.output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            finals.push(read_npy_f64(&out.join("x_000006.npy")).unwrap().data);
+        }
+        let diff = finals[0]
+            .iter()
+            .zip(&finals[1])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(diff < 1e-11, "d={dim} {method}: {diff}");
+    }
+}

@@ -101,16 +101,25 @@ pub fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
-/// True when the running processor has AVX2 and FMA (checked once, cached by std).
+/// True when the running processor has AVX2 and FMA and the environment variable
+/// `ATTNFLOW_PORTABLE` is not set (checked once). With `ATTNFLOW_PORTABLE` set, every kernel uses
+/// its portable code path (plain multiply-add, no SIMD intrinsics).
 pub fn has_avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    static FLAG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FLAG.get_or_init(|| {
+        if std::env::var_os("ATTNFLOW_PORTABLE").is_some() {
+            return false;
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
 }
 
 /// [`exp_nonpositive`] with the polynomial evaluated by [`madd`].
