@@ -98,6 +98,28 @@ fn grid_search_agrees_with_brute_force() {
     let b = find_clusters(&x4, 4, &p);
     assert_eq!(a.sizes, b.sizes);
     assert!(a.count() >= 6);
+    // The circle's sorted-angle path against the S^2 grid path (circle = equator of S^2).
+    let mut x2 = clumps(2, 5, 50, 0.04, 7);
+    x2.extend(TokenState::uniform(150, 2, 8, 0).x);
+    let x3e: Vec<f64> = x2.chunks(2).flat_map(|r| [r[0], r[1], 0.0]).collect();
+    let c = find_clusters(&x2, 2, &p);
+    let d = find_clusters(&x3e, 3, &p);
+    assert_eq!(c.sizes, d.sizes);
+    // Same partition (cluster numbering of equal-size clusters may differ).
+    let canon = |labels: &[Option<usize>]| -> Vec<Option<usize>> {
+        let mut map = std::collections::HashMap::new();
+        labels
+            .iter()
+            .map(|l| {
+                l.map(|v| {
+                    let k = map.len();
+                    *map.entry(v).or_insert(k)
+                })
+            })
+            .collect()
+    };
+    assert_eq!(canon(&c.labels), canon(&d.labels));
+    assert!(c.count() >= 5);
 }
 
 #[test]

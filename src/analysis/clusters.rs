@@ -182,6 +182,128 @@ pub fn find_clusters(x: &[f64], dim: usize, params: &ClusterParams) -> Clusters 
     let k_core = 3usize
         .max((params.min_fraction * nf).ceil() as usize)
         .max((params.density_factor * nf * cap_probability(dim, params.radius)).ceil() as usize);
+    let comp_of_token = if dim == 2 {
+        circle_components(x, params.radius, k_core)
+    } else {
+        grid_components(x, dim, c2, chord, k_core)
+    };
+    let mut mass: HashMap<usize, usize> = HashMap::new();
+    for r in comp_of_token.iter().flatten() {
+        *mass.entry(*r).or_insert(0) += 1;
+    }
+    // 4. Keep clusters with enough mass; order by size (desc), then by root (deterministic).
+    let min_mass = (params.min_fraction * nf).ceil() as usize;
+    let mut kept: Vec<(usize, usize)> = mass
+        .into_iter()
+        .filter(|&(_, m)| m >= min_mass.max(1))
+        .collect();
+    kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let label_of: HashMap<usize, usize> =
+        kept.iter().enumerate().map(|(k, (r, _))| (*r, k)).collect();
+    let labels = comp_of_token
+        .iter()
+        .map(|c| c.and_then(|r| label_of.get(&r).copied()))
+        .collect();
+    Clusters {
+        sizes: kept.iter().map(|(_, m)| *m).collect(),
+        labels,
+    }
+}
+
+/// Circle (`d = 2`): exact neighbour counts by a sliding window over the sorted angles, `O(N log N)`.
+/// Returns for each token the representative (a core token index) of its cluster, or `None`.
+fn circle_components(x: &[f64], radius: f64, k_core: usize) -> Vec<Option<usize>> {
+    use std::f64::consts::PI;
+    let n = x.len() / 2;
+    let theta: Vec<f64> = x.chunks_exact(2).map(|r| r[1].atan2(r[0])).collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| theta[a].total_cmp(&theta[b]).then(a.cmp(&b)));
+    let ang = |q: usize| -> f64 {
+        // extended sorted angle, q in 0..3n (position q - n .. q + n wraps by 2 pi)
+        let k = q % n;
+        theta[order[k]] + 2.0 * PI * ((q / n) as f64 - 1.0)
+    };
+    let mut core_pos = vec![false; n];
+    if radius >= PI {
+        core_pos.iter_mut().for_each(|c| *c = n >= k_core);
+    } else {
+        // Window [lo, hi] of extended positions within `radius` of position p + n.
+        let (mut lo, mut hi) = (0usize, n);
+        for p in 0..n {
+            let a = ang(p + n);
+            while ang(lo) < a - radius {
+                lo += 1;
+            }
+            if hi < p + n {
+                hi = p + n;
+            }
+            while hi + 1 < 3 * n && ang(hi + 1) <= a + radius {
+                hi += 1;
+            }
+            core_pos[p] = (hi - lo + 1).min(n) >= k_core;
+        }
+    }
+    let mut out = vec![None; n];
+    let cores: Vec<usize> = (0..n).filter(|&p| core_pos[p]).collect();
+    if cores.is_empty() {
+        return out;
+    }
+    let gap = |p: usize, q: usize| -> f64 {
+        // angular distance from sorted position p forward to q (cyclic)
+        let d = theta[order[q]] - theta[order[p]];
+        if q > p || (q == p) {
+            d
+        } else {
+            d + 2.0 * PI
+        }
+    };
+    // Components: consecutive core positions linked when the forward gap is <= radius.
+    let m = cores.len();
+    let start = (0..m)
+        .find(|&k| gap(cores[k], cores[(k + 1) % m]) > radius)
+        .map_or(0, |k| (k + 1) % m);
+    let mut rep = vec![0usize; n];
+    let mut current = order[cores[start]];
+    for t in 0..m {
+        let k = (start + t) % m;
+        if t > 0 && gap(cores[(k + m - 1) % m], cores[k]) > radius {
+            current = order[cores[k]];
+        }
+        rep[cores[k]] = current;
+        out[order[cores[k]]] = Some(current);
+    }
+    // Border tokens: the nearer of the previous and next core positions, if within radius.
+    for p in 0..n {
+        if core_pos[p] {
+            continue;
+        }
+        let next = match cores.binary_search(&p) {
+            Ok(k) | Err(k) => k % m,
+        };
+        let prev = (next + m - 1) % m;
+        let (dn, dp) = (gap(p, cores[next]), gap(cores[prev], p));
+        let best = if dp <= dn {
+            (dp, cores[prev])
+        } else {
+            (dn, cores[next])
+        };
+        if best.0 <= radius {
+            out[order[p]] = Some(rep[best.1]);
+        }
+    }
+    out
+}
+
+/// `d >= 3`: grid of cell side `chord/sqrt(d)` (`d = 3`) or brute force (`d > 3`). Returns for
+/// each token the representative of its cluster, or `None`.
+fn grid_components(
+    x: &[f64],
+    dim: usize,
+    c2: f64,
+    chord: f64,
+    k_core: usize,
+) -> Vec<Option<usize>> {
+    let n = x.len() / dim;
     let part = if dim <= 3 {
         grid_partition(x, dim, chord)
     } else {
@@ -287,29 +409,11 @@ pub fn find_clusters(x: &[f64], dim: usize, params: &ClusterParams) -> Clusters 
         }
     }
     let mut comp_of_token: Vec<Option<usize>> = vec![None; n];
-    let mut mass: HashMap<usize, usize> = HashMap::new();
     for i in 0..n {
         if let Some(j) = root[i] {
             let r = uf.find(j);
             comp_of_token[i] = Some(r);
-            *mass.entry(r).or_insert(0) += 1;
         }
     }
-    // 4. Keep clusters with enough mass; order by size (desc), then by root (deterministic).
-    let min_mass = (params.min_fraction * nf).ceil() as usize;
-    let mut kept: Vec<(usize, usize)> = mass
-        .into_iter()
-        .filter(|&(_, m)| m >= min_mass.max(1))
-        .collect();
-    kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let label_of: HashMap<usize, usize> =
-        kept.iter().enumerate().map(|(k, (r, _))| (*r, k)).collect();
-    let labels = comp_of_token
-        .iter()
-        .map(|c| c.and_then(|r| label_of.get(&r).copied()))
-        .collect();
-    Clusters {
-        sizes: kept.iter().map(|(_, m)| *m).collect(),
-        labels,
-    }
+    comp_of_token
 }
