@@ -303,9 +303,6 @@ impl<'f> Integrator<'f> {
                 err = err.max((h * e).abs());
             }
             let ratio = err / tol;
-            if std::env::var_os("ATTNFLOW_DEBUG_DP").is_some() {
-                eprintln!("dp t={} h={h} span={span} ratio={ratio}", self.time);
-            }
             let factor = if ratio > 0.0 {
                 (0.9 * ratio.powf(-0.2)).clamp(0.2, 5.0)
             } else {
