@@ -544,3 +544,35 @@ impl VelocityField for SphereHarmonicField {
         mean
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::special::legendre::legendre_column;
+
+    /// The (x, s) recurrence against `special::legendre::legendre_column` (which derives `s`
+    /// from `x`) away from the poles, where both are accurate: `s q_l^m = pbar_l^m`.
+    #[test]
+    fn columns_match_special_legendre() {
+        let lmax = 60;
+        let t = LegendreTables::new(lmax);
+        for &z in &[-0.95f64, -0.3, 0.0, 0.42, 0.9] {
+            let s = (1.0 - z * z).sqrt();
+            let mut col = vec![0.0; lmax + 1];
+            let mut reference = vec![0.0; lmax + 1];
+            for m in 0..=lmax {
+                let s_pow = if m >= 1 { s.powi(m as i32 - 1) } else { 1.0 };
+                t.column(m, z, s_pow, &mut col);
+                legendre_column(m, lmax, z, &mut reference);
+                for l in m..=lmax {
+                    let ours = if m == 0 { col[l - m] } else { s * col[l - m] };
+                    let want = reference[l - m];
+                    assert!(
+                        (ours - want).abs() < 1e-12 * (1.0 + want.abs()),
+                        "z={z} m={m} l={l}: {ours} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}
