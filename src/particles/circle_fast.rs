@@ -123,17 +123,30 @@ fn eval_lanes<const FMA: bool>(
     let mut pi = [0.0; LANES];
     let mut qr = [0.0; LANES];
     let mut qi = [0.0; LANES];
-    for k in (1..=kmax).rev() {
-        let kf = k as f64;
-        let (cr, ci) = (c[k][0], c[k][1]);
-        let (kcr, kci) = (kf * cr, kf * ci);
-        for l in 0..LANES {
-            let r = madd::<FMA>(pr[l], zr[l], madd::<FMA>(-pi[l], zi[l], cr));
-            pi[l] = madd::<FMA>(pr[l], zi[l], madd::<FMA>(pi[l], zr[l], ci));
-            pr[l] = r;
-            let r = madd::<FMA>(qr[l], zr[l], madd::<FMA>(-qi[l], zi[l], kcr));
-            qi[l] = madd::<FMA>(qr[l], zi[l], madd::<FMA>(qi[l], zr[l], kci));
-            qr[l] = r;
+    if model == Model::Sa {
+        for k in (1..=kmax).rev() {
+            let kf = k as f64;
+            let (cr, ci) = (c[k][0], c[k][1]);
+            let (kcr, kci) = (kf * cr, kf * ci);
+            for l in 0..LANES {
+                let r = madd::<FMA>(pr[l], zr[l], madd::<FMA>(-pi[l], zi[l], cr));
+                pi[l] = madd::<FMA>(pr[l], zi[l], madd::<FMA>(pi[l], zr[l], ci));
+                pr[l] = r;
+                let r = madd::<FMA>(qr[l], zr[l], madd::<FMA>(-qi[l], zi[l], kcr));
+                qi[l] = madd::<FMA>(qr[l], zi[l], madd::<FMA>(qi[l], zr[l], kci));
+                qr[l] = r;
+            }
+        }
+    } else {
+        // USA needs only Phi' (from Q); Phi itself is not used.
+        for k in (1..=kmax).rev() {
+            let kf = k as f64;
+            let (kcr, kci) = (kf * c[k][0], kf * c[k][1]);
+            for l in 0..LANES {
+                let r = madd::<FMA>(qr[l], zr[l], madd::<FMA>(-qi[l], zi[l], kcr));
+                qi[l] = madd::<FMA>(qr[l], zi[l], madd::<FMA>(qi[l], zr[l], kci));
+                qr[l] = r;
+            }
         }
     }
     for l in 0..LANES {
