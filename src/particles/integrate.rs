@@ -1,0 +1,327 @@
+//! Time integration on the sphere: classical RK4 and the adaptive Dormand–Prince 5(4) pair, one
+//! integrator for every velocity field.
+//!
+//! Retraction: every stage point and every new state is normalised row by row. This is the same
+//! as integrating the extension `f(x) = v(x/|x|)`, for which each sphere `|x| = r` is invariant
+//! (`<x, f(x)> = 0`), so the classical orders (4 and 5) are kept; the final normalisation is a
+//! projection onto the invariant sphere.
+//!
+//! Energy identity check: for USA, `E_N = mean_kernel/(2 beta)` satisfies
+//! `dE_N/dtau = (1/N) sum_i |dx_i/dtau|^2` exactly. Each step compares the difference quotient
+//! `(E(x_{n+1}) - E(x_n))/h` with the method's own quadrature `sum_s b_s (1/N) sum_i |k_{s,i}|^2`
+//! of the right side, relative to the latter: `|dE/dt - mean|dx/dt|^2| / mean|dx/dt|^2`. It
+//! vanishes with the step size at the order of the method (it is a measure of the local error),
+//! and is only meaningful for USA (for SA `E_N` is not the gradient-flow energy; the error is
+//! reported as NaN).
+
+use super::velocity::VelocityField;
+use rayon::prelude::*;
+
+/// How steps are chosen (sizes in the internal time unit).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StepControl {
+    /// Classical RK4 with the given step.
+    Rk4 {
+        /// Step size.
+        dt: f64,
+    },
+    /// Dormand–Prince 5(4) with local error `max_i |err_i| <= tol` (absolute, coordinates are
+    /// unit vectors) per step.
+    DormandPrince {
+        /// Local error tolerance.
+        tol: f64,
+    },
+}
+
+/// What one accepted step did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepReport {
+    /// Step size taken.
+    pub h: f64,
+    /// Relative energy identity error of the step (see the module documentation; NaN for SA).
+    pub identity_error: f64,
+}
+
+/// State of a running integration.
+pub struct Integrator<'f> {
+    field: &'f dyn VelocityField,
+    dim: usize,
+    /// Current tokens, row-major `N x d`, unit rows.
+    pub x: Vec<f64>,
+    /// Current time (internal unit).
+    pub time: f64,
+    /// Accepted steps so far.
+    pub steps: usize,
+    /// Rejected adaptive steps so far.
+    pub rejected: usize,
+    control: StepControl,
+    v: Vec<f64>,
+    mean_kernel: f64,
+    h_next: f64,
+    stages: Vec<Vec<f64>>,
+    tmp: Vec<f64>,
+    trial: Vec<f64>,
+}
+
+// Dormand–Prince 5(4) tableau.
+const DP_C: [f64; 7] = [0.0, 0.2, 0.3, 0.8, 8.0 / 9.0, 1.0, 1.0];
+const DP_A: [[f64; 6]; 7] = [
+    [0.0; 6],
+    [0.2, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [3.0 / 40.0, 9.0 / 40.0, 0.0, 0.0, 0.0, 0.0],
+    [44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0, 0.0, 0.0, 0.0],
+    [
+        19372.0 / 6561.0,
+        -25360.0 / 2187.0,
+        64448.0 / 6561.0,
+        -212.0 / 729.0,
+        0.0,
+        0.0,
+    ],
+    [
+        9017.0 / 3168.0,
+        -355.0 / 33.0,
+        46732.0 / 5247.0,
+        49.0 / 176.0,
+        -5103.0 / 18656.0,
+        0.0,
+    ],
+    [
+        35.0 / 384.0,
+        0.0,
+        500.0 / 1113.0,
+        125.0 / 192.0,
+        -2187.0 / 6784.0,
+        11.0 / 84.0,
+    ],
+];
+const DP_B: [f64; 7] = [
+    35.0 / 384.0,
+    0.0,
+    500.0 / 1113.0,
+    125.0 / 192.0,
+    -2187.0 / 6784.0,
+    11.0 / 84.0,
+    0.0,
+];
+const DP_BSTAR: [f64; 7] = [
+    5179.0 / 57600.0,
+    0.0,
+    7571.0 / 16695.0,
+    393.0 / 640.0,
+    -92097.0 / 339200.0,
+    187.0 / 2100.0,
+    1.0 / 40.0,
+];
+
+const PAR_MIN: usize = 1 << 15;
+
+/// `out = normalise_rows(x + h sum_s coef_s k_s)` (row-wise, so parallelism does not change it).
+fn combine(out: &mut [f64], x: &[f64], h: f64, coef: &[f64], ks: &[Vec<f64>], dim: usize) {
+    let work = |(row, o): (usize, &mut [f64])| {
+        let base = row * dim;
+        let mut norm = 0.0;
+        for k in 0..dim {
+            let mut inc = 0.0;
+            for (c, kv) in coef.iter().zip(ks) {
+                if *c != 0.0 {
+                    inc += c * kv[base + k];
+                }
+            }
+            o[k] = x[base + k] + h * inc;
+            norm += o[k] * o[k];
+        }
+        let norm = norm.sqrt();
+        o.iter_mut().for_each(|v| *v /= norm);
+    };
+    if x.len() >= PAR_MIN {
+        out.par_chunks_mut(dim).enumerate().for_each(work);
+    } else {
+        out.chunks_mut(dim).enumerate().for_each(work);
+    }
+}
+
+/// Mean squared speed `(1/N) sum_i |v_i|^2`.
+pub fn mean_speed2(v: &[f64], dim: usize) -> f64 {
+    let n = v.len() / dim;
+    v.iter().map(|a| a * a).sum::<f64>() / n as f64
+}
+
+impl<'f> Integrator<'f> {
+    /// Start at time 0 from unit rows `x`; evaluates the field once.
+    pub fn new(field: &'f dyn VelocityField, x: Vec<f64>, control: StepControl) -> Self {
+        let dim = field.dim();
+        let mut v = vec![0.0; x.len()];
+        let mean_kernel = field.evaluate(&x, &mut v);
+        let nst = match control {
+            StepControl::Rk4 { .. } => 4,
+            StepControl::DormandPrince { .. } => 7,
+        };
+        let len = x.len();
+        Integrator {
+            field,
+            dim,
+            x,
+            time: 0.0,
+            steps: 0,
+            rejected: 0,
+            control,
+            v,
+            mean_kernel,
+            h_next: 0.0,
+            stages: vec![vec![0.0; len]; nst],
+            tmp: vec![0.0; len],
+            trial: vec![0.0; len],
+        }
+    }
+
+    /// Velocity at the current state (internal time unit).
+    pub fn velocity(&self) -> &[f64] {
+        &self.v
+    }
+
+    /// Energy `E_N = (1/(2 beta N^2)) sum_ij exp(beta(<x_i,x_j> - 1))` (scaled kernel).
+    pub fn energy(&self) -> f64 {
+        self.mean_kernel / (2.0 * self.field.beta())
+    }
+
+    /// Mean squared speed at the current state (internal time unit).
+    pub fn speed2(&self) -> f64 {
+        mean_speed2(&self.v, self.dim)
+    }
+
+    /// One accepted step that does not pass `t_stop` (RK4: `min(dt, t_stop - time)`; DP5(4):
+    /// adaptive, retried until accepted).
+    pub fn step(&mut self, t_stop: f64) -> StepReport {
+        let span = t_stop - self.time;
+        match self.control {
+            StepControl::Rk4 { dt } => self.step_rk4(dt.min(span)),
+            StepControl::DormandPrince { tol } => self.step_dp(tol, span),
+        }
+    }
+
+    /// Advance to exactly `t_stop`, calling `on_step` after every accepted step.
+    pub fn advance_to(&mut self, t_stop: f64, mut on_step: impl FnMut(&Self, &StepReport)) {
+        while t_stop - self.time > 1e-12 * t_stop.abs().max(1e-300) {
+            let r = self.step(t_stop);
+            on_step(self, &r);
+        }
+        self.time = t_stop;
+    }
+
+    fn finish(&mut self, h: f64, quad: f64, new_mean_kernel: f64) -> StepReport {
+        let beta = self.field.beta();
+        let de = (new_mean_kernel - self.mean_kernel) / (2.0 * beta) / h;
+        let identity_error = if self.field.model() == crate::Model::Sa {
+            f64::NAN
+        } else if quad > 0.0 {
+            (de - quad).abs() / quad
+        } else {
+            de.abs()
+        };
+        self.mean_kernel = new_mean_kernel;
+        self.time += h;
+        self.steps += 1;
+        StepReport { h, identity_error }
+    }
+
+    /// One classical RK4 step of size `h` with retraction.
+    pub fn step_rk4(&mut self, h: f64) -> StepReport {
+        let d = self.dim;
+        let field = self.field;
+        self.stages[0].copy_from_slice(&self.v);
+        let mut speeds = [mean_speed2(&self.v, d), 0.0, 0.0, 0.0];
+        let plan: [(f64, usize); 3] = [(0.5, 0), (0.5, 1), (1.0, 2)];
+        for (s, (c, prev)) in plan.iter().enumerate() {
+            let mut coef = [0.0; 4];
+            coef[*prev] = *c;
+            combine(&mut self.tmp, &self.x, h, &coef, &self.stages, d);
+            let (_, rest) = self.stages.split_at_mut(s + 1);
+            field.evaluate(&self.tmp, &mut rest[0]);
+            speeds[s + 1] = mean_speed2(&rest[0], d);
+        }
+        let b = [1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0];
+        combine(&mut self.trial, &self.x, h, &b, &self.stages, d);
+        std::mem::swap(&mut self.x, &mut self.trial);
+        let mk = field.evaluate(&self.x, &mut self.v);
+        let quad: f64 = b.iter().zip(&speeds).map(|(w, s)| w * s).sum();
+        self.finish(h, quad, mk)
+    }
+
+    fn initial_step(&self, tol: f64, span: f64) -> f64 {
+        let vmax = self
+            .v
+            .chunks(self.dim)
+            .map(|r| r.iter().map(|a| a * a).sum::<f64>().sqrt())
+            .fold(0.0, f64::max);
+        let h = if vmax > 0.0 {
+            0.2 * tol.powf(0.2) / vmax
+        } else {
+            span
+        };
+        h.min(span)
+    }
+
+    /// One accepted Dormand–Prince 5(4) step (FSAL), not longer than `span`.
+    fn step_dp(&mut self, tol: f64, span: f64) -> StepReport {
+        let d = self.dim;
+        let field = self.field;
+        if self.h_next <= 0.0 {
+            self.h_next = self.initial_step(tol, span);
+        }
+        loop {
+            let h = self.h_next.min(span);
+            self.stages[0].copy_from_slice(&self.v);
+            let mut speeds = [0.0; 7];
+            speeds[0] = mean_speed2(&self.v, d);
+            for s in 1..6 {
+                let coef = DP_A[s];
+                combine(&mut self.tmp, &self.x, h, &coef, &self.stages[..6], d);
+                let (_, rest) = self.stages.split_at_mut(s);
+                field.evaluate(&self.tmp, &mut rest[0]);
+                speeds[s] = mean_speed2(&rest[0], d);
+            }
+            let _ = DP_C;
+            combine(
+                &mut self.trial,
+                &self.x,
+                h,
+                &DP_B[..6],
+                &self.stages[..6],
+                d,
+            );
+            let (head, last) = self.stages.split_at_mut(6);
+            let mk = field.evaluate(&self.trial, &mut last[0]);
+            // Error estimate h sum (b - b*) k on the unnormalised increment.
+            let mut err: f64 = 0.0;
+            for i in 0..self.x.len() {
+                let mut e = 0.0;
+                for s in 0..6 {
+                    e += (DP_B[s] - DP_BSTAR[s]) * head[s][i];
+                }
+                e -= DP_BSTAR[6] * last[0][i];
+                err = err.max((h * e).abs());
+            }
+            let ratio = err / tol;
+            let factor = if ratio > 0.0 {
+                (0.9 * ratio.powf(-0.2)).clamp(0.2, 5.0)
+            } else {
+                5.0
+            };
+            if ratio <= 1.0 || h <= 1e-14 * span.max(self.time) {
+                let quad: f64 = DP_B.iter().zip(&speeds).map(|(w, s)| w * s).sum();
+                std::mem::swap(&mut self.x, &mut self.trial);
+                self.v.copy_from_slice(&last[0]);
+                // Do not let a step shortened to hit an output time shrink the next one.
+                self.h_next = if h < self.h_next {
+                    self.h_next
+                } else {
+                    h * factor
+                };
+                return self.finish(h, quad, mk);
+            }
+            self.rejected += 1;
+            self.h_next = h * factor;
+        }
+    }
+}
