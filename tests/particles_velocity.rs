@@ -75,20 +75,30 @@ fn clustered(n: usize, dim: usize, k: usize, width: f64, seed: u64) -> Vec<f64> 
 
 #[test]
 fn exact_summation_matches_naive_reference() {
-    for dim in [2usize, 3, 5] {
+    // N = 203: row kernel; N = 1101 (> 2 tiles, ragged): the symmetric tiled kernel (d <= 4).
+    for (dim, n) in [
+        (2usize, 203usize),
+        (3, 203),
+        (5, 203),
+        (2, 1101),
+        (3, 1101),
+        (4, 1101),
+    ] {
         for model in [Model::Usa, Model::Sa] {
             for beta in [0.5, 9.0, 300.0] {
-                let x = clustered(203, dim, 3, 0.3, 7);
+                let x = clustered(n, dim, 3, 0.3, 7);
                 let field = ExactField::new(dim, beta, model);
                 let mut v = vec![0.0; x.len()];
                 let mean = field.evaluate(&x, &mut v);
                 let reference = naive_velocity(&x, dim, beta, model);
                 let e = rel_err(&v, &reference, dim);
                 assert!(e < 1e-13, "d={dim} {model} beta={beta}: {e}");
+                // Sums of N^2 (up to 1.2e6) positive terms in different orders: allow 1e-12.
                 let energy = energy_pairwise(&x, dim, beta);
                 assert!(
-                    ((mean / (2.0 * beta)) - energy).abs() < 1e-13 * energy,
-                    "energy d={dim} beta={beta}"
+                    ((mean / (2.0 * beta)) - energy).abs() < 1e-12 * energy,
+                    "energy d={dim} beta={beta}: {} vs {energy}",
+                    mean / (2.0 * beta)
                 );
             }
         }

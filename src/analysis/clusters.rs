@@ -21,11 +21,14 @@
 //! `l* ~ sqrt(2 beta)` meta-stable clusters for `beta` up to ~100 (`l* = 14` clusters of ~7%)
 //! and resolves clusters further apart than `0.03` rad (`beta` up to ~10^4).
 //!
-//! Cost: for `d = 2, 3` a uniform grid of cell side `c/sqrt(d)` (`c = 2 sin(delta/2)` the chord),
-//! so that all tokens in one cell are within `delta`: a cell holding `k_core` tokens is all core,
-//! a cell whose neighbourhood holds fewer than `k_core` tokens has no core token, and only the
-//! remaining cells count distances (stopping at `k_core`). Sorting the tokens by cell makes this
-//! `O(N log N)` plus the distance checks near cluster boundaries. Other `d`: `O(N^2)`.
+//! Cost. Circle (`d = 2`): angles sorted once, exact neighbour counts by a sliding window,
+//! components by scanning consecutive core tokens, `O(N log N)`. Sphere (`d = 3`): a uniform grid
+//! of cell side `c/sqrt(3)` (`c = 2 sin(delta/2)` the chord), so that all tokens in one cell are
+//! within `delta`: a cell holding `k_core` tokens is all core, a cell whose neighbourhood holds
+//! fewer than `k_core` tokens has no core token, and the remaining tokens are counted exactly by
+//! a k-d tree with subtree counts (whole boxes inside the ball are added without visiting their
+//! points; the count stops at `k_core`). Linking and border assignment visit neighbouring cells.
+//! Other `d`: `O(N^2)`.
 
 use std::collections::HashMap;
 
@@ -83,6 +86,112 @@ pub fn cap_probability(dim: usize, delta: f64) -> f64 {
         s * h / 3.0
     };
     simpson(0.0, delta) / simpson(0.0, std::f64::consts::PI)
+}
+
+/// A k-d tree over points in `R^3` with subtree counts and bounding boxes, for counting the
+/// points within a distance (exact, integer counts).
+struct KdTree<'a> {
+    x: &'a [f64],
+    idx: Vec<usize>,
+    nodes: Vec<KdNode>,
+}
+
+struct KdNode {
+    lo: [f64; 3],
+    hi: [f64; 3],
+    start: usize,
+    end: usize,
+    children: Option<(usize, usize)>,
+}
+
+const KD_LEAF: usize = 32;
+
+impl<'a> KdTree<'a> {
+    fn new(x: &'a [f64], members: Vec<usize>) -> Self {
+        let mut t = KdTree {
+            x,
+            idx: members,
+            nodes: Vec::new(),
+        };
+        let n = t.idx.len();
+        t.build(0, n);
+        t
+    }
+
+    fn point(&self, i: usize) -> [f64; 3] {
+        [self.x[3 * i], self.x[3 * i + 1], self.x[3 * i + 2]]
+    }
+
+    fn build(&mut self, start: usize, end: usize) -> usize {
+        let mut lo = [f64::INFINITY; 3];
+        let mut hi = [f64::NEG_INFINITY; 3];
+        for &i in &self.idx[start..end] {
+            let p = self.point(i);
+            for k in 0..3 {
+                lo[k] = lo[k].min(p[k]);
+                hi[k] = hi[k].max(p[k]);
+            }
+        }
+        let id = self.nodes.len();
+        self.nodes.push(KdNode {
+            lo,
+            hi,
+            start,
+            end,
+            children: None,
+        });
+        if end - start > KD_LEAF {
+            let axis = (0..3)
+                .max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b])))
+                .unwrap();
+            let mid = start + (end - start) / 2;
+            let x = self.x;
+            self.idx[start..end].select_nth_unstable_by(mid - start, |&a, &b| {
+                x[3 * a + axis].total_cmp(&x[3 * b + axis]).then(a.cmp(&b))
+            });
+            let l = self.build(start, mid);
+            let r = self.build(mid, end);
+            self.nodes[id].children = Some((l, r));
+        }
+        id
+    }
+
+    /// Number of points within squared distance `r2` of `q`, stopping once `cap` is reached.
+    fn count_within(&self, q: &[f64], r2: f64, cap: usize) -> usize {
+        let mut count = 0;
+        let mut stack = vec![0usize];
+        while let Some(id) = stack.pop() {
+            let nd = &self.nodes[id];
+            let (mut dmin, mut dmax) = (0.0, 0.0);
+            for (k, &qk) in q.iter().enumerate().take(3) {
+                let below = (nd.lo[k] - qk).max(0.0);
+                let above = (qk - nd.hi[k]).max(0.0);
+                let near = below.max(above);
+                let far = (qk - nd.lo[k]).abs().max((nd.hi[k] - qk).abs());
+                dmin += near * near;
+                dmax += far * far;
+            }
+            if dmin > r2 {
+                continue;
+            }
+            if dmax <= r2 {
+                count += nd.end - nd.start;
+            } else if let Some((l, r)) = nd.children {
+                stack.push(r);
+                stack.push(l);
+            } else {
+                for &j in &self.idx[nd.start..nd.end] {
+                    if dist2(q, &self.x[3 * j..3 * j + 3]) <= r2 {
+                        count += 1;
+                    }
+                }
+            }
+            if count >= cap {
+                return count;
+            }
+        }
+        count
+    }
 }
 
 struct UnionFind {
@@ -182,6 +291,128 @@ pub fn find_clusters(x: &[f64], dim: usize, params: &ClusterParams) -> Clusters 
     let k_core = 3usize
         .max((params.min_fraction * nf).ceil() as usize)
         .max((params.density_factor * nf * cap_probability(dim, params.radius)).ceil() as usize);
+    let comp_of_token = if dim == 2 {
+        circle_components(x, params.radius, k_core)
+    } else {
+        grid_components(x, dim, c2, chord, k_core)
+    };
+    let mut mass: HashMap<usize, usize> = HashMap::new();
+    for r in comp_of_token.iter().flatten() {
+        *mass.entry(*r).or_insert(0) += 1;
+    }
+    // 4. Keep clusters with enough mass; order by size (desc), then by root (deterministic).
+    let min_mass = (params.min_fraction * nf).ceil() as usize;
+    let mut kept: Vec<(usize, usize)> = mass
+        .into_iter()
+        .filter(|&(_, m)| m >= min_mass.max(1))
+        .collect();
+    kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let label_of: HashMap<usize, usize> =
+        kept.iter().enumerate().map(|(k, (r, _))| (*r, k)).collect();
+    let labels = comp_of_token
+        .iter()
+        .map(|c| c.and_then(|r| label_of.get(&r).copied()))
+        .collect();
+    Clusters {
+        sizes: kept.iter().map(|(_, m)| *m).collect(),
+        labels,
+    }
+}
+
+/// Circle (`d = 2`): exact neighbour counts by a sliding window over the sorted angles, `O(N log N)`.
+/// Returns for each token the representative (a core token index) of its cluster, or `None`.
+fn circle_components(x: &[f64], radius: f64, k_core: usize) -> Vec<Option<usize>> {
+    use std::f64::consts::PI;
+    let n = x.len() / 2;
+    let theta: Vec<f64> = x.chunks_exact(2).map(|r| r[1].atan2(r[0])).collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| theta[a].total_cmp(&theta[b]).then(a.cmp(&b)));
+    let ang = |q: usize| -> f64 {
+        // extended sorted angle, q in 0..3n (position q - n .. q + n wraps by 2 pi)
+        let k = q % n;
+        theta[order[k]] + 2.0 * PI * ((q / n) as f64 - 1.0)
+    };
+    let mut core_pos = vec![false; n];
+    if radius >= PI {
+        core_pos.iter_mut().for_each(|c| *c = n >= k_core);
+    } else {
+        // Window [lo, hi] of extended positions within `radius` of position p + n.
+        let (mut lo, mut hi) = (0usize, n);
+        for (p, core) in core_pos.iter_mut().enumerate() {
+            let a = ang(p + n);
+            while ang(lo) < a - radius {
+                lo += 1;
+            }
+            if hi < p + n {
+                hi = p + n;
+            }
+            while hi + 1 < 3 * n && ang(hi + 1) <= a + radius {
+                hi += 1;
+            }
+            *core = (hi - lo + 1).min(n) >= k_core;
+        }
+    }
+    let mut out = vec![None; n];
+    let cores: Vec<usize> = (0..n).filter(|&p| core_pos[p]).collect();
+    if cores.is_empty() {
+        return out;
+    }
+    let gap = |p: usize, q: usize| -> f64 {
+        // angular distance from sorted position p forward to q (cyclic)
+        let d = theta[order[q]] - theta[order[p]];
+        if q >= p {
+            d
+        } else {
+            d + 2.0 * PI
+        }
+    };
+    // Components: consecutive core positions linked when the forward gap is <= radius.
+    let m = cores.len();
+    let start = (0..m)
+        .find(|&k| gap(cores[k], cores[(k + 1) % m]) > radius)
+        .map_or(0, |k| (k + 1) % m);
+    let mut rep = vec![0usize; n];
+    let mut current = order[cores[start]];
+    for t in 0..m {
+        let k = (start + t) % m;
+        if t > 0 && gap(cores[(k + m - 1) % m], cores[k]) > radius {
+            current = order[cores[k]];
+        }
+        rep[cores[k]] = current;
+        out[order[cores[k]]] = Some(current);
+    }
+    // Border tokens: the nearer of the previous and next core positions, if within radius.
+    for p in 0..n {
+        if core_pos[p] {
+            continue;
+        }
+        let next = match cores.binary_search(&p) {
+            Ok(k) | Err(k) => k % m,
+        };
+        let prev = (next + m - 1) % m;
+        let (dn, dp) = (gap(p, cores[next]), gap(cores[prev], p));
+        let best = if dp <= dn {
+            (dp, cores[prev])
+        } else {
+            (dn, cores[next])
+        };
+        if best.0 <= radius {
+            out[order[p]] = Some(rep[best.1]);
+        }
+    }
+    out
+}
+
+/// `d >= 3`: grid of cell side `chord/sqrt(d)` (`d = 3`) or brute force (`d > 3`). Returns for
+/// each token the representative of its cluster, or `None`.
+fn grid_components(
+    x: &[f64],
+    dim: usize,
+    c2: f64,
+    chord: f64,
+    k_core: usize,
+) -> Vec<Option<usize>> {
+    let n = x.len() / dim;
     let part = if dim <= 3 {
         grid_partition(x, dim, chord)
     } else {
@@ -193,7 +424,12 @@ pub fn find_clusters(x: &[f64], dim: usize, params: &ClusterParams) -> Clusters 
     };
     let row = |i: usize| &x[i * dim..(i + 1) * dim];
     let ncell = part.members.len();
-    // 1. Core tokens.
+    // 1. Core tokens (exact counts; a k-d tree with subtree counts on S^2).
+    let tree = if dim == 3 {
+        Some(KdTree::new(x, (0..n).collect()))
+    } else {
+        None
+    };
     let mut core = vec![false; n];
     for c in 0..ncell {
         let mem = &part.members[c];
@@ -206,6 +442,12 @@ pub fn find_clusters(x: &[f64], dim: usize, params: &ClusterParams) -> Clusters 
             .map(|&b| part.members[b].len())
             .sum();
         if cand < k_core {
+            continue;
+        }
+        if let Some(tree) = &tree {
+            for &i in mem {
+                core[i] = tree.count_within(row(i), c2, k_core) >= k_core;
+            }
             continue;
         }
         for &i in mem {
@@ -287,29 +529,11 @@ pub fn find_clusters(x: &[f64], dim: usize, params: &ClusterParams) -> Clusters 
         }
     }
     let mut comp_of_token: Vec<Option<usize>> = vec![None; n];
-    let mut mass: HashMap<usize, usize> = HashMap::new();
     for i in 0..n {
         if let Some(j) = root[i] {
             let r = uf.find(j);
             comp_of_token[i] = Some(r);
-            *mass.entry(r).or_insert(0) += 1;
         }
     }
-    // 4. Keep clusters with enough mass; order by size (desc), then by root (deterministic).
-    let min_mass = (params.min_fraction * nf).ceil() as usize;
-    let mut kept: Vec<(usize, usize)> = mass
-        .into_iter()
-        .filter(|&(_, m)| m >= min_mass.max(1))
-        .collect();
-    kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let label_of: HashMap<usize, usize> =
-        kept.iter().enumerate().map(|(k, (r, _))| (*r, k)).collect();
-    let labels = comp_of_token
-        .iter()
-        .map(|c| c.and_then(|r| label_of.get(&r).copied()))
-        .collect();
-    Clusters {
-        sizes: kept.iter().map(|(_, m)| *m).collect(),
-        labels,
-    }
+    comp_of_token
 }

@@ -7,6 +7,9 @@
 //! computed for `d = 2` (`O(N L)`) and `d = 3` (`O(N L^2)`); other `d` use the pairwise sum.
 //! `C_0 = 1`; for iid uniform tokens `E C_l = dim(H_l)/N` (`l >= 1`).
 
+// Index loops over fixed-width lanes are written out so that they vectorise.
+#![allow(clippy::needless_range_loop)]
+
 use crate::particles::circle_fast::circle_moments;
 use crate::particles::sphere_fast::{sphere_moments, LegendreTables};
 use crate::special::harmonic_dimension;

@@ -12,10 +12,19 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// Arguments of `attnflow particles`.
+/// Arguments of `attnflow particles` (boxed: the option set is large).
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
 pub struct ParticlesArgs {
+    /// All options.
+    #[command(flatten)]
+    pub options: Box<ParticlesOptions>,
+}
+
+/// The options of `attnflow particles`.
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub struct ParticlesOptions {
     /// Ambient dimension d (tokens on S^{d-1}), d >= 2.
     #[arg(long)]
     pub dim: i64,
@@ -150,6 +159,7 @@ const CONVENTIONS: Conventions = Conventions {
 /// Run `attnflow particles`.
 pub fn run(args: &ParticlesArgs) -> Result<()> {
     let started = Instant::now();
+    let args: &ParticlesOptions = &args.options;
     // ---- validation (nothing is written before every input has been checked) ----
     let dim = int_at_least("dim", args.dim, 2)?;
     if dim > attnflow::linear::MAX_DIM {

@@ -7,6 +7,10 @@
 //! Cost `O(N K)`. Moments are summed over fixed chunks of tokens in parallel and the chunk
 //! sums added in chunk order, so results do not depend on the number of threads.
 
+// Index loops over fixed-width lanes are written out so that they vectorise.
+#![allow(clippy::needless_range_loop)]
+
+use super::fastexp::{has_avx2_fma, madd};
 use super::velocity::VelocityField;
 use crate::Model;
 use rayon::prelude::*;
@@ -20,7 +24,7 @@ pub fn circle_moments(x: &[f64], kmax: usize) -> Vec<[f64; 2]> {
     let n = x.len() / 2;
     let partials: Vec<Vec<f64>> = x
         .par_chunks(2 * CHUNK)
-        .map(|c| partial_moments(c, kmax))
+        .map(|c| partial_moments_dispatch(c, kmax))
         .collect();
     let mut out = vec![[0.0; 2]; kmax + 1];
     for p in &partials {
@@ -36,7 +40,8 @@ pub fn circle_moments(x: &[f64], kmax: usize) -> Vec<[f64; 2]> {
     out
 }
 
-fn partial_moments(c: &[f64], kmax: usize) -> Vec<f64> {
+#[inline(always)]
+fn partial_moments<const FMA: bool>(c: &[f64], kmax: usize) -> Vec<f64> {
     let m = c.len() / 2;
     let blocks = m / LANES;
     let mut acc = vec![[0.0f64; LANES]; 2 * (kmax + 1)];
@@ -55,8 +60,8 @@ fn partial_moments(c: &[f64], kmax: usize) -> Vec<f64> {
             for l in 0..LANES {
                 ar[l] += pr[l];
                 ai[l] += pi[l];
-                let r = pr[l] * zr[l] - pi[l] * zi[l];
-                pi[l] = pr[l] * zi[l] + pi[l] * zr[l];
+                let r = madd::<FMA>(pr[l], zr[l], -(pi[l] * zi[l]));
+                pi[l] = madd::<FMA>(pr[l], zi[l], pi[l] * zr[l]);
                 pr[l] = r;
             }
         }
@@ -81,6 +86,143 @@ fn partial_moments(c: &[f64], kmax: usize) -> Vec<f64> {
         }
     }
     out
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn partial_moments_avx2(c: &[f64], kmax: usize) -> Vec<f64> {
+    partial_moments::<true>(c, kmax)
+}
+
+fn partial_moments_dispatch(c: &[f64], kmax: usize) -> Vec<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if has_avx2_fma() {
+            // SAFETY: the features were detected at run time.
+            return unsafe { partial_moments_avx2(c, kmax) };
+        }
+    }
+    partial_moments::<false>(c, kmax)
+}
+
+/// Velocities of `LANES` tokens `z = zr + i zi` (a function, not a closure, so that it is
+/// compiled with the caller's target features).
+#[inline(always)]
+fn eval_lanes<const FMA: bool>(
+    c: &[[f64; 2]],
+    i0: f64,
+    beta: f64,
+    model: Model,
+    zr: &[f64; LANES],
+    zi: &[f64; LANES],
+    out: &mut [[f64; 2]; LANES],
+) {
+    let kmax = c.len() - 1;
+    // Horner for P = sum_{k>=1} c_k z^k and Q = sum_{k>=1} k c_k z^k.
+    let mut pr = [0.0; LANES];
+    let mut pi = [0.0; LANES];
+    let mut qr = [0.0; LANES];
+    let mut qi = [0.0; LANES];
+    if model == Model::Sa {
+        for k in (1..=kmax).rev() {
+            let kf = k as f64;
+            let (cr, ci) = (c[k][0], c[k][1]);
+            let (kcr, kci) = (kf * cr, kf * ci);
+            for l in 0..LANES {
+                let r = madd::<FMA>(pr[l], zr[l], madd::<FMA>(-pi[l], zi[l], cr));
+                pi[l] = madd::<FMA>(pr[l], zi[l], madd::<FMA>(pi[l], zr[l], ci));
+                pr[l] = r;
+                let r = madd::<FMA>(qr[l], zr[l], madd::<FMA>(-qi[l], zi[l], kcr));
+                qi[l] = madd::<FMA>(qr[l], zi[l], madd::<FMA>(qi[l], zr[l], kci));
+                qr[l] = r;
+            }
+        }
+    } else {
+        // USA needs only Phi' (from Q); Phi itself is not used.
+        for k in (1..=kmax).rev() {
+            let kf = k as f64;
+            let (kcr, kci) = (kf * c[k][0], kf * c[k][1]);
+            for l in 0..LANES {
+                let r = madd::<FMA>(qr[l], zr[l], madd::<FMA>(-qi[l], zi[l], kcr));
+                qi[l] = madd::<FMA>(qr[l], zi[l], madd::<FMA>(qi[l], zr[l], kci));
+                qr[l] = r;
+            }
+        }
+    }
+    for l in 0..LANES {
+        // multiply once more by z
+        let p_re = pr[l] * zr[l] - pi[l] * zi[l];
+        let q_im = qr[l] * zi[l] + qi[l] * zr[l];
+        let phi = i0 + 2.0 * p_re;
+        let dphi = -2.0 * q_im;
+        let vt = match model {
+            Model::Usa => dphi / beta,
+            Model::Sa => dphi / (beta * phi),
+        };
+        out[l] = [-vt * zi[l], vt * zr[l]];
+    }
+}
+
+/// Velocities of one chunk of tokens from the coefficients `c_k = I~_k M_k`.
+#[inline(always)]
+fn eval_chunk<const FMA: bool>(
+    c: &[[f64; 2]],
+    i0: f64,
+    beta: f64,
+    model: Model,
+    xc: &[f64],
+    vc: &mut [f64],
+) {
+    let m = xc.len() / 2;
+    let blocks = m / LANES;
+    let mut out = [[0.0; 2]; LANES];
+    for b in 0..blocks {
+        let mut zr = [0.0; LANES];
+        let mut zi = [0.0; LANES];
+        for l in 0..LANES {
+            zr[l] = xc[2 * (b * LANES + l)];
+            zi[l] = xc[2 * (b * LANES + l) + 1];
+        }
+        eval_lanes::<FMA>(c, i0, beta, model, &zr, &zi, &mut out);
+        for l in 0..LANES {
+            vc[2 * (b * LANES + l)] = out[l][0];
+            vc[2 * (b * LANES + l) + 1] = out[l][1];
+        }
+    }
+    for j in blocks * LANES..m {
+        // Pad a lone token into a full lane block (the other lanes are ignored).
+        let mut zr = [1.0; LANES];
+        let mut zi = [0.0; LANES];
+        zr[0] = xc[2 * j];
+        zi[0] = xc[2 * j + 1];
+        eval_lanes::<FMA>(c, i0, beta, model, &zr, &zi, &mut out);
+        vc[2 * j] = out[0][0];
+        vc[2 * j + 1] = out[0][1];
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn eval_chunk_avx2(c: &[[f64; 2]], i0: f64, beta: f64, model: Model, xc: &[f64], vc: &mut [f64]) {
+    eval_chunk::<true>(c, i0, beta, model, xc, vc)
+}
+
+fn eval_chunk_dispatch(
+    c: &[[f64; 2]],
+    i0: f64,
+    beta: f64,
+    model: Model,
+    xc: &[f64],
+    vc: &mut [f64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if has_avx2_fma() {
+            // SAFETY: the features were detected at run time.
+            return unsafe { eval_chunk_avx2(c, i0, beta, model, xc, vc) };
+        }
+    }
+    eval_chunk::<false>(c, i0, beta, model, xc, vc)
 }
 
 /// Fast circle field with scaled Bessel multipliers `I~_k`, `k = 0..=K`.
@@ -132,64 +274,7 @@ impl VelocityField for CircleFourierField {
         let (beta, model, i0) = (self.beta, self.model, eig[0]);
         v.par_chunks_mut(2 * CHUNK)
             .zip(x.par_chunks(2 * CHUNK))
-            .for_each(|(vc, xc)| {
-                let m = xc.len() / 2;
-                let blocks = m / LANES;
-                let eval = |zr: &[f64; LANES], zi: &[f64; LANES], out: &mut [[f64; 2]; LANES]| {
-                    // Horner for P = sum_{k>=1} c_k z^k and Q = sum_{k>=1} k c_k z^k.
-                    let mut pr = [0.0; LANES];
-                    let mut pi = [0.0; LANES];
-                    let mut qr = [0.0; LANES];
-                    let mut qi = [0.0; LANES];
-                    for k in (1..=kmax).rev() {
-                        let kf = k as f64;
-                        for l in 0..LANES {
-                            let r = pr[l] * zr[l] - pi[l] * zi[l] + c[k][0];
-                            pi[l] = pr[l] * zi[l] + pi[l] * zr[l] + c[k][1];
-                            pr[l] = r;
-                            let r = qr[l] * zr[l] - qi[l] * zi[l] + kf * c[k][0];
-                            qi[l] = qr[l] * zi[l] + qi[l] * zr[l] + kf * c[k][1];
-                            qr[l] = r;
-                        }
-                    }
-                    for l in 0..LANES {
-                        // multiply once more by z
-                        let p_re = pr[l] * zr[l] - pi[l] * zi[l];
-                        let q_im = qr[l] * zi[l] + qi[l] * zr[l];
-                        let phi = i0 + 2.0 * p_re;
-                        let dphi = -2.0 * q_im;
-                        let vt = match model {
-                            Model::Usa => dphi / beta,
-                            Model::Sa => dphi / (beta * phi),
-                        };
-                        out[l] = [-vt * zi[l], vt * zr[l]];
-                    }
-                };
-                let mut out = [[0.0; 2]; LANES];
-                for b in 0..blocks {
-                    let mut zr = [0.0; LANES];
-                    let mut zi = [0.0; LANES];
-                    for l in 0..LANES {
-                        zr[l] = xc[2 * (b * LANES + l)];
-                        zi[l] = xc[2 * (b * LANES + l) + 1];
-                    }
-                    eval(&zr, &zi, &mut out);
-                    for l in 0..LANES {
-                        vc[2 * (b * LANES + l)] = out[l][0];
-                        vc[2 * (b * LANES + l) + 1] = out[l][1];
-                    }
-                }
-                for j in blocks * LANES..m {
-                    // Pad a lone token into a full lane block (the other lanes are ignored).
-                    let mut zr = [1.0; LANES];
-                    let mut zi = [0.0; LANES];
-                    zr[0] = xc[2 * j];
-                    zi[0] = xc[2 * j + 1];
-                    eval(&zr, &zi, &mut out);
-                    vc[2 * j] = out[0][0];
-                    vc[2 * j + 1] = out[0][1];
-                }
-            });
+            .for_each(|(vc, xc)| eval_chunk_dispatch(&c, i0, beta, model, xc, vc));
         mean
     }
 }

@@ -12,6 +12,9 @@ use crate::Result;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Snapshot callback `(system, step, time, x)`.
+pub type SnapshotFn<'a> = dyn Fn(usize, usize, f64, &[f64]) -> Result<()> + Sync + 'a;
+
 /// Per-system results, in system order.
 pub struct EnsembleResult {
     /// One result per system.
@@ -41,7 +44,7 @@ pub fn run_ensemble(
     systems: usize,
     seed: u64,
     init: Option<&TokenState>,
-    snapshot: &(dyn Fn(usize, usize, f64, &[f64]) -> Result<()> + Sync),
+    snapshot: &SnapshotFn,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<EnsembleResult> {
     let dim = field.dim();

@@ -5,15 +5,18 @@
 //! Every output row is its own sequential sum over `j` (eight interleaved partial sums combined
 //! in a fixed order), so the result is bit-for-bit independent of the number of threads. The
 //! coordinates are transposed to columns once per call so the inner loop streams contiguous
-//! memory and vectorises (AVX2 is used when the processor has it; the arithmetic per lane is
-//! identical, so results are identical with and without it).
+//! memory and vectorises (AVX2 with fused multiply-add when the processor has them; see
+//! [`super::fastexp::madd`]).
 
-use super::fastexp::exp_nonpositive;
+// Index loops over fixed-width lanes are written out so that they vectorise.
+#![allow(clippy::needless_range_loop)]
+
+use super::fastexp::{exp_nonpositive_fma, has_avx2_fma, madd};
 use super::velocity::VelocityField;
 use crate::Model;
 use rayon::prelude::*;
 
-const LANES: usize = 8;
+const LANES: usize = 4;
 const ROWS_PER_TASK: usize = 64;
 
 /// Exact pairwise summation (any `d >= 2`).
@@ -36,7 +39,7 @@ impl ExactField {
 
 /// Sum over `j` of `w_ij x_j` (into `acc`) and of `w_ij` (returned), for token `xi`.
 #[inline(always)]
-fn row_sums_generic<const D: usize>(
+fn row_sums_generic<const D: usize, const FMA: bool>(
     xi: &[f64],
     cols: &[&[f64]],
     beta: f64,
@@ -58,17 +61,17 @@ fn row_sums_generic<const D: usize>(
         for k in 0..D {
             let c: &[f64; LANES] = cs[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
-                dot[l] += xs[k] * c[l];
+                dot[l] = madd::<FMA>(xs[k], c[l], dot[l]);
             }
         }
         let mut w = [0.0f64; LANES];
         for l in 0..LANES {
-            w[l] = exp_nonpositive(beta * (dot[l] - 1.0));
+            w[l] = exp_nonpositive_fma::<FMA>(beta * (dot[l] - 1.0));
         }
         for k in 0..D {
             let c: &[f64; LANES] = cs[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
-                lane_acc[k][l] += w[l] * c[l];
+                lane_acc[k][l] = madd::<FMA>(w[l], c[l], lane_acc[k][l]);
             }
         }
         for l in 0..LANES {
@@ -80,11 +83,11 @@ fn row_sums_generic<const D: usize>(
     for j in blocks * LANES..n {
         let mut dot = 0.0;
         for k in 0..D {
-            dot += xs[k] * cs[k][j];
+            dot = madd::<FMA>(xs[k], cs[k][j], dot);
         }
-        let w = exp_nonpositive(beta * (dot - 1.0));
+        let w = exp_nonpositive_fma::<FMA>(beta * (dot - 1.0));
         for k in 0..D {
-            tail_acc[k] += w * cs[k][j];
+            tail_acc[k] = madd::<FMA>(w, cs[k][j], tail_acc[k]);
         }
         tail_w += w;
     }
@@ -103,7 +106,7 @@ fn row_sums_generic<const D: usize>(
 }
 
 /// Same as [`row_sums_generic`] for a run-time dimension.
-fn row_sums_dyn(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
+fn row_sums_dyn<const FMA: bool>(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
     let d = xi.len();
     let n = cols[0].len();
     let blocks = n / LANES;
@@ -115,17 +118,17 @@ fn row_sums_dyn(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 
         for k in 0..d {
             let c: &[f64; LANES] = cols[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
-                dot[l] += xi[k] * c[l];
+                dot[l] = madd::<FMA>(xi[k], c[l], dot[l]);
             }
         }
         let mut w = [0.0f64; LANES];
         for l in 0..LANES {
-            w[l] = exp_nonpositive(beta * (dot[l] - 1.0));
+            w[l] = exp_nonpositive_fma::<FMA>(beta * (dot[l] - 1.0));
         }
         for k in 0..d {
             let c: &[f64; LANES] = cols[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
-                lane_acc[k][l] += w[l] * c[l];
+                lane_acc[k][l] = madd::<FMA>(w[l], c[l], lane_acc[k][l]);
             }
         }
         for l in 0..LANES {
@@ -137,11 +140,11 @@ fn row_sums_dyn(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 
     for j in blocks * LANES..n {
         let mut dot = 0.0;
         for k in 0..d {
-            dot += xi[k] * cols[k][j];
+            dot = madd::<FMA>(xi[k], cols[k][j], dot);
         }
-        let w = exp_nonpositive(beta * (dot - 1.0));
+        let w = exp_nonpositive_fma::<FMA>(beta * (dot - 1.0));
         for k in 0..d {
-            tail_acc[k] += w * cols[k][j];
+            tail_acc[k] = madd::<FMA>(w, cols[k][j], tail_acc[k]);
         }
         tail_w += w;
     }
@@ -159,14 +162,75 @@ fn row_sums_dyn(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 
     sw + tail_w
 }
 
+/// Explicit AVX2 + FMA version of [`row_sums_generic`] (4 lanes): lane for lane the same
+/// operations as `exp_nonpositive_fma::<true>` and `madd::<true>`, so the scalar tail and the
+/// vector body agree.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn row_sums_avx2<const D: usize>(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
-    row_sums_generic::<D>(xi, cols, beta, acc)
+    use super::fastexp::exp_avx2;
+    use std::arch::x86_64::*;
+    let n = cols[0].len();
+    let blocks = n / 4;
+    let mut xs = [_mm256_setzero_pd(); D];
+    let mut a = [_mm256_setzero_pd(); D];
+    let mut cs: [&[f64]; D] = [&[]; D];
+    for k in 0..D {
+        xs[k] = _mm256_set1_pd(xi[k]);
+        cs[k] = &cols[k][..n];
+    }
+    let mut aw = _mm256_setzero_pd();
+    let vb = _mm256_set1_pd(beta);
+    let one = _mm256_set1_pd(1.0);
+    for b in 0..blocks {
+        let j = 4 * b;
+        let mut c = [_mm256_setzero_pd(); D];
+        for k in 0..D {
+            let chunk: &[f64; 4] = cs[k][j..j + 4].try_into().unwrap();
+            // SAFETY: `chunk` holds 4 contiguous f64.
+            c[k] = unsafe { _mm256_loadu_pd(chunk.as_ptr()) };
+        }
+        let mut dot = _mm256_fmadd_pd(xs[0], c[0], _mm256_setzero_pd());
+        for k in 1..D {
+            dot = _mm256_fmadd_pd(xs[k], c[k], dot);
+        }
+        let w = exp_avx2(_mm256_mul_pd(vb, _mm256_sub_pd(dot, one)));
+        for k in 0..D {
+            a[k] = _mm256_fmadd_pd(w, c[k], a[k]);
+        }
+        aw = _mm256_add_pd(aw, w);
+    }
+    let mut lanes = [0.0f64; 4];
+    for k in 0..D {
+        // SAFETY: `lanes` holds 4 f64.
+        unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), a[k]) };
+        acc[k] = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+    }
+    // SAFETY: as above.
+    unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), aw) };
+    let mut sw = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+    for j in blocks * 4..n {
+        let mut dot = 0.0;
+        for k in 0..D {
+            dot = madd::<true>(xi[k], cs[k][j], dot);
+        }
+        let w = exp_nonpositive_fma::<true>(beta * (dot - 1.0));
+        for k in 0..D {
+            acc[k] = madd::<true>(w, cs[k][j], acc[k]);
+        }
+        sw += w;
+    }
+    sw
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn row_sums_dyn_avx2(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
+    row_sums_dyn::<true>(xi, cols, beta, acc)
 }
 
 fn row_sums_plain<const D: usize>(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
-    row_sums_generic::<D>(xi, cols, beta, acc)
+    row_sums_generic::<D, false>(xi, cols, beta, acc)
 }
 
 type RowSums = fn(&[f64], &[&[f64]], f64, &mut [f64]) -> f64;
@@ -174,13 +238,13 @@ type RowSums = fn(&[f64], &[&[f64]], f64, &mut [f64]) -> f64;
 fn select_kernel(dim: usize) -> RowSums {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the feature was detected at run time.
+        if has_avx2_fma() {
+            // SAFETY: the features were detected at run time.
             return match dim {
                 2 => |a, b, c, d| unsafe { row_sums_avx2::<2>(a, b, c, d) },
                 3 => |a, b, c, d| unsafe { row_sums_avx2::<3>(a, b, c, d) },
                 4 => |a, b, c, d| unsafe { row_sums_avx2::<4>(a, b, c, d) },
-                _ => row_sums_dyn,
+                _ => |a, b, c, d| unsafe { row_sums_dyn_avx2(a, b, c, d) },
             };
         }
     }
@@ -188,8 +252,195 @@ fn select_kernel(dim: usize) -> RowSums {
         2 => row_sums_plain::<2>,
         3 => row_sums_plain::<3>,
         4 => row_sums_plain::<4>,
-        _ => row_sums_dyn,
+        _ => row_sums_dyn::<false>,
     }
+}
+
+/// Block size of the symmetric (tiled) exact summation.
+const TILE: usize = 256;
+
+/// AVX2 + FMA tile kernel: for tokens `i` of block `I` (rows `xi_rows`) and `j` of block `J`
+/// (columns `cols_j`), adds `sum_j w_ij x_j` and `sum_j w_ij` to `row_out[i]` (`D + 1` values)
+/// and, when `symmetric`, `sum_i w_ij x_i` and `sum_i w_ij` to `col_out[j]`, each in a fixed
+/// sequential order (lanes of 4 over `j` for the rows, `i` in order for the columns).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn tile_sums_avx2<const D: usize>(
+    xi_rows: &[f64],
+    cols_j: &[&[f64]],
+    beta: f64,
+    row_out: &mut [f64],
+    col_out: &mut [f64],
+    symmetric: bool,
+) {
+    use super::fastexp::exp_avx2;
+    use std::arch::x86_64::*;
+    let nj = cols_j[0].len();
+    let blocks = nj / 4;
+    let mut cs: [&[f64]; D] = [&[]; D];
+    for k in 0..D {
+        cs[k] = &cols_j[k][..nj];
+    }
+    // Column accumulators, one column per coordinate (+ weights), length rounded up to 4.
+    let padded = blocks * 4;
+    let mut colacc = vec![0.0f64; (D + 1) * padded];
+    let mut coltail = vec![0.0f64; (D + 1) * (nj - padded)];
+    let vb = _mm256_set1_pd(beta);
+    let one = _mm256_set1_pd(1.0);
+    for (r, xi) in xi_rows.chunks_exact(D).enumerate() {
+        let mut xs = [_mm256_setzero_pd(); D];
+        for k in 0..D {
+            xs[k] = _mm256_set1_pd(xi[k]);
+        }
+        let mut a = [_mm256_setzero_pd(); D];
+        let mut aw = _mm256_setzero_pd();
+        for b in 0..blocks {
+            let j = 4 * b;
+            let mut c = [_mm256_setzero_pd(); D];
+            for k in 0..D {
+                let chunk: &[f64; 4] = cs[k][j..j + 4].try_into().unwrap();
+                // SAFETY: `chunk` holds 4 contiguous f64.
+                c[k] = unsafe { _mm256_loadu_pd(chunk.as_ptr()) };
+            }
+            let mut dot = _mm256_fmadd_pd(xs[0], c[0], _mm256_setzero_pd());
+            for k in 1..D {
+                dot = _mm256_fmadd_pd(xs[k], c[k], dot);
+            }
+            let w = exp_avx2(_mm256_mul_pd(vb, _mm256_sub_pd(dot, one)));
+            for k in 0..D {
+                a[k] = _mm256_fmadd_pd(w, c[k], a[k]);
+            }
+            aw = _mm256_add_pd(aw, w);
+            if symmetric {
+                for k in 0..=D {
+                    let slot: &mut [f64; 4] = (&mut colacc[k * padded + j..k * padded + j + 4])
+                        .try_into()
+                        .unwrap();
+                    // SAFETY: `slot` holds 4 contiguous f64.
+                    unsafe {
+                        let cur = _mm256_loadu_pd(slot.as_ptr());
+                        let upd = if k < D {
+                            _mm256_fmadd_pd(w, xs[k], cur)
+                        } else {
+                            _mm256_add_pd(cur, w)
+                        };
+                        _mm256_storeu_pd(slot.as_mut_ptr(), upd);
+                    }
+                }
+            }
+        }
+        let mut lanes = [0.0f64; 4];
+        let out = &mut row_out[r * (D + 1)..(r + 1) * (D + 1)];
+        for k in 0..D {
+            // SAFETY: `lanes` holds 4 f64.
+            unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), a[k]) };
+            out[k] += ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+        }
+        // SAFETY: as above.
+        unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), aw) };
+        let mut sw = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+        let mut tail = [0.0f64; D];
+        for j in padded..nj {
+            let mut dot = 0.0;
+            for k in 0..D {
+                dot = madd::<true>(xi[k], cs[k][j], dot);
+            }
+            let w = exp_nonpositive_fma::<true>(beta * (dot - 1.0));
+            for k in 0..D {
+                tail[k] = madd::<true>(w, cs[k][j], tail[k]);
+            }
+            sw += w;
+            if symmetric {
+                let t = &mut coltail[(j - padded) * (D + 1)..(j - padded + 1) * (D + 1)];
+                for k in 0..D {
+                    t[k] = madd::<true>(w, xi[k], t[k]);
+                }
+                t[D] += w;
+            }
+        }
+        for k in 0..D {
+            out[k] += tail[k];
+        }
+        out[D] += sw;
+    }
+    if symmetric {
+        for j in 0..padded {
+            for k in 0..=D {
+                col_out[j * (D + 1) + k] += colacc[k * padded + j];
+            }
+        }
+        for j in padded..nj {
+            for k in 0..=D {
+                col_out[j * (D + 1) + k] += coltail[(j - padded) * (D + 1) + k];
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+type TileFn = fn(&[f64], &[&[f64]], f64, &mut [f64], &mut [f64], bool);
+
+/// Symmetric tiled exact sums (AVX2 + FMA, `d <= 4`): each pair `w_ij = w_ji` is evaluated once.
+/// Returns per-row `[sum_j w_ij x_j (d values), sum_j w_ij]`. The contribution of block `J`
+/// to the rows of block `I` is stored separately and the blocks are added in the order
+/// `J = 0, 1, ...`, so results do not depend on the thread count.
+#[cfg(target_arch = "x86_64")]
+fn symmetric_sums(x: &[f64], cols: &[Vec<f64>], dim: usize, beta: f64) -> Vec<f64> {
+    let n = x.len() / dim;
+    let nb = n.div_ceil(TILE);
+    let w = dim + 1;
+    // SAFETY (closures): only used after has_avx2_fma().
+    let tile: TileFn = match dim {
+        2 => |a, b, c, d, e, f| unsafe { tile_sums_avx2::<2>(a, b, c, d, e, f) },
+        3 => |a, b, c, d, e, f| unsafe { tile_sums_avx2::<3>(a, b, c, d, e, f) },
+        _ => |a, b, c, d, e, f| unsafe { tile_sums_avx2::<4>(a, b, c, d, e, f) },
+    };
+    let range = |b: usize| (b * TILE, ((b + 1) * TILE).min(n));
+    let pairs: Vec<(usize, usize)> = (0..nb).flat_map(|i| (i..nb).map(move |j| (i, j))).collect();
+    let parts: Vec<(Vec<f64>, Vec<f64>)> = pairs
+        .par_iter()
+        .map(|&(bi, bj)| {
+            let (i0, i1) = range(bi);
+            let (j0, j1) = range(bj);
+            let colrefs: Vec<&[f64]> = cols.iter().map(|c| &c[j0..j1]).collect();
+            let mut rows = vec![0.0; (i1 - i0) * w];
+            let mut colsum = vec![0.0; if bi == bj { 0 } else { (j1 - j0) * w }];
+            tile(
+                &x[i0 * dim..i1 * dim],
+                &colrefs,
+                beta,
+                &mut rows,
+                &mut colsum,
+                bi != bj,
+            );
+            (rows, colsum)
+        })
+        .collect();
+    // Position of the pair (i, j), i <= j, in `pairs`.
+    let offsets: Vec<usize> = (0..nb)
+        .scan(0, |acc, i| {
+            let o = *acc;
+            *acc += nb - i;
+            Some(o)
+        })
+        .collect();
+    let index = |i: usize, j: usize| offsets[i] + (j - i);
+    let mut out = vec![0.0; n * w];
+    out.par_chunks_mut(TILE * w)
+        .enumerate()
+        .for_each(|(bi, o)| {
+            for bj in 0..nb {
+                let part = if bj >= bi {
+                    &parts[index(bi, bj)].0
+                } else {
+                    &parts[index(bj, bi)].1
+                };
+                for (a, b) in o.iter_mut().zip(part) {
+                    *a += b;
+                }
+            }
+        });
+    out
 }
 
 /// Transpose row-major `N x d` coordinates into `d` columns of length `N`.
@@ -202,6 +453,35 @@ fn columns(x: &[f64], dim: usize) -> Vec<Vec<f64>> {
         }
     }
     cols
+}
+
+/// Velocities from per-row sums `[sum_j w_ij x_j, sum_j w_ij]`; returns the mean kernel.
+#[cfg(target_arch = "x86_64")]
+fn finish_rows(x: &[f64], sums: &[f64], d: usize, model: Model, v: &mut [f64]) -> f64 {
+    let n = x.len() / d;
+    let w = d + 1;
+    v.par_chunks_mut(d * ROWS_PER_TASK)
+        .enumerate()
+        .for_each(|(task, vrows)| {
+            for (r, vi) in vrows.chunks_exact_mut(d).enumerate() {
+                let i = task * ROWS_PER_TASK + r;
+                let xi = &x[i * d..(i + 1) * d];
+                let s = &sums[i * w..(i + 1) * w];
+                let scale = match model {
+                    Model::Usa => 1.0 / n as f64,
+                    Model::Sa => 1.0 / s[d],
+                };
+                let mut radial = 0.0;
+                for k in 0..d {
+                    radial += s[k] * scale * xi[k];
+                }
+                for k in 0..d {
+                    vi[k] = s[k] * scale - radial * xi[k];
+                }
+            }
+        });
+    let total: f64 = (0..n).map(|i| sums[i * w + d]).sum();
+    total / (n as f64 * n as f64)
 }
 
 impl VelocityField for ExactField {
@@ -225,6 +505,13 @@ impl VelocityField for ExactField {
         let d = self.dim;
         let n = x.len() / d;
         let cols = columns(x, d);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if d <= 4 && n >= 2 * TILE && has_avx2_fma() {
+                let sums = symmetric_sums(x, &cols, d, self.beta);
+                return finish_rows(x, &sums, d, self.model, v);
+            }
+        }
         let col_refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
         let kernel = select_kernel(d);
         let beta = self.beta;

@@ -24,6 +24,9 @@ pub struct RunConfig {
     pub clusters: ClusterParams,
 }
 
+/// Snapshot callback `(step, time, x)`.
+pub type SnapshotSink<'a> = dyn FnMut(usize, f64, &[f64]) -> Result<()> + 'a;
+
 /// Diagnostics at one time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeriesRow {
@@ -66,7 +69,7 @@ pub struct SimulationResult {
     pub steps: usize,
     /// Rejected adaptive steps.
     pub rejected: usize,
-    /// Largest relative energy identity error over all steps.
+    /// Largest relative energy identity error over all steps (NaN for SA).
     pub max_identity_error: f64,
     /// Final state (row-major unit rows).
     pub final_x: Vec<f64>,
@@ -97,7 +100,7 @@ pub fn simulate(
     cfg: &RunConfig,
     field: &dyn VelocityField,
     x0: Vec<f64>,
-    snapshot: &mut dyn FnMut(usize, f64, &[f64]) -> Result<()>,
+    snapshot: &mut SnapshotSink,
     progress: &dyn Fn(f64),
 ) -> Result<SimulationResult> {
     let dim = field.dim();
@@ -138,7 +141,9 @@ pub fn simulate(
         let target = if ti == last { cfg.t_end } else { target };
         let mut saved_at = usize::MAX;
         it.advance_to(target, |it, r| {
-            seg_err = seg_err.max(r.identity_error);
+            if !r.identity_error.is_nan() {
+                seg_err = seg_err.max(r.identity_error);
+            }
             if let Some(k) = cfg.save_every {
                 if k > 0 && it.steps % k == 0 && failure.is_none() {
                     saved_at = it.steps;
@@ -157,7 +162,8 @@ pub fn simulate(
             return Err(e);
         }
         max_err = max_err.max(seg_err);
-        rows.push(row_of(&it, dim, cfg, seg_err));
+        let sa = field.model() == crate::Model::Sa;
+        rows.push(row_of(&it, dim, cfg, if sa { f64::NAN } else { seg_err }));
         seg_err = 0.0;
         if ti == last && saved_at != it.steps {
             snapshot(it.steps, it.time, &it.x)?;
@@ -173,7 +179,11 @@ pub fn simulate(
         snapshots: snaps,
         steps: it.steps,
         rejected: it.rejected,
-        max_identity_error: max_err,
+        max_identity_error: if field.model() == crate::Model::Sa {
+            f64::NAN
+        } else {
+            max_err
+        },
         final_x: it.x,
         final_cluster_sizes,
     })

@@ -116,8 +116,8 @@ pub fn truncation_degree(
 pub const MAX_FAST_DEGREE: usize = 1000;
 
 /// Build the velocity field for `method`. `Fast` is an error for `d > 3` (parameter `method`);
-/// `Auto` compares the estimated costs `N^2 d` (exact) and `N K` (circle) or `N L^2` (sphere,
-/// times 4) and picks the cheaper.
+/// `Auto` compares the estimated costs of exact (`~N^2 d`) and fast (`~N K` on the circle,
+/// `~N L^2` on the sphere) summation and picks the cheaper.
 pub fn build_velocity_field(
     method: Method,
     dim: usize,
@@ -154,14 +154,16 @@ pub fn build_velocity_field(
         }
         return Ok(exact());
     }
+    // Cost model in nanoseconds, calibrated on the benchmarks (docs/particles.md): exact
+    // ~2.6 N^2 d/3, fast circle ~3 N (K+1), fast sphere ~1.7 N (L+1)^2.
     let nf = n as f64;
     let lf = degree as f64 + 1.0;
     let fast_cost = if dim == 2 {
-        4.0 * nf * lf
+        3.0 * nf * lf
     } else {
-        4.0 * nf * lf * lf
+        1.7 * nf * lf * lf
     };
-    let exact_cost = nf * nf * dim as f64;
+    let exact_cost = 2.6 * nf * nf * dim as f64 / 3.0;
     if method == Method::Auto && exact_cost <= fast_cost {
         return Ok(exact());
     }

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""numpy O(N^2) reference for the particle right-hand side (issue 3, item 7).
+
+What a researcher typically writes: Gram matrix, scaled kernel, weighted sum, tangent projection,
+for the USA model with the scaled kernel exp(beta(<x,y> - 1)):
+
+    G = X @ X.T;  W = exp(beta (G - 1));  U = W @ X / N;  V = U - sum(U*X, 1)[:, None] * X
+
+The N x N matrices are processed in row blocks of 2048 (N = 16384 would otherwise need 2 GB per
+matrix); this only helps numpy. Prints the median wall time of `--repeat` evaluations per N.
+
+Usage: python3 scripts/numpy_reference_particles.py [--dim 3] [--beta 9] [--n 4096 16384] [--repeat 5]
+Run in the same session as `cargo bench --bench particles` and compare medians.
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+
+def rhs(X, beta, block=2048):
+    n = X.shape[0]
+    V = np.empty_like(X)
+    for s in range(0, n, block):
+        Xb = X[s:s + block]
+        W = np.exp(beta * (Xb @ X.T - 1.0))
+        U = W @ X / n
+        V[s:s + block] = U - np.sum(U * Xb, axis=1)[:, None] * Xb
+    return V
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dim", type=int, default=3)
+    ap.add_argument("--beta", type=float, default=9.0)
+    ap.add_argument("--n", type=int, nargs="+", default=[4096, 16384])
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    rng = np.random.default_rng(1)
+    print(f"numpy {np.__version__}")
+    for n in args.n:
+        X = rng.standard_normal((n, args.dim))
+        X /= np.linalg.norm(X, axis=1)[:, None]
+        rhs(X, args.beta)  # warm-up
+        times = []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            rhs(X, args.beta)
+            times.append(time.perf_counter() - t0)
+        print(f"numpy_exact_d{args.dim}/{n}: median {statistics.median(times):.4f} s "
+              f"(min {min(times):.4f}, max {max(times):.4f}, {args.repeat} runs)")
+
+
+if __name__ == "__main__":
+    main()
