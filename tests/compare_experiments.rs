@@ -236,3 +236,26 @@ fn compare_cli_rejects_bad_input() {
         assert!(err.contains(name), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn pde_vs_particles_small_run_tracks_the_particles() {
+    let dir = out_dir("pvp");
+    let s = compare::pde_vs_particles::PvpSetup {
+        dim: 2,
+        beta: 9.0,
+        model: Model::Usa,
+        ns: vec![300, 1200],
+        lmax: 48,
+        t_end: 20.0,
+        outputs: 11,
+        seed: 0,
+        tol: 1e-9,
+    };
+    let r = compare::pde_vs_particles::run(&s, &dir).unwrap();
+    assert_outputs(&dir, &["distance.png", "kymograph.png"]);
+    for run in &r.runs {
+        // Same initial data: D(0) vanishes (rounding), and stays small while the PDE is resolved.
+        assert!(run.distance[0] < 1e-12, "{}", run.distance[0]);
+        assert!(run.distance.iter().all(|&d| d < 1e-3), "{:?}", run.distance);
+    }
+}

@@ -34,6 +34,28 @@ pub enum Experiment {
     Staircase(StaircaseArgs),
     /// (beta, time) phase diagram of clustering from ensembles of small systems.
     Phase(PhaseArgs),
+    /// The same initial data evolved by the particles and by the PDE; distance and scaling in N.
+    PdeVsParticles(PvpArgs),
+}
+
+/// Arguments of `compare pde-vs-particles`.
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub struct PvpArgs {
+    #[command(flatten)]
+    pub common: ParticleOpts,
+    /// Token counts (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1000,4000,16000,64000")]
+    pub ns: Vec<i64>,
+    /// PDE degree L (default 128 on the circle, 32 on the sphere).
+    #[arg(long)]
+    pub lmax: Option<i64>,
+    /// Final time in the internal unit (default ln(max N) / gamma_{l*}).
+    #[arg(long)]
+    pub t_end: Option<f64>,
+    /// Number of output times.
+    #[arg(long, default_value_t = 61)]
+    pub outputs: i64,
 }
 
 /// Arguments of `compare phase`. The literature's setting is `--systems 1024 --betas 90
@@ -316,6 +338,45 @@ pub fn run(args: &CompareArgs) -> Result<()> {
             attnflow::io::prepare_output_dir(&a.out)?;
             compare::phase::run(&p, &a.out)?;
             println!("wrote {}", a.out.join("report.md").display());
+        }
+        Experiment::PdeVsParticles(a) => {
+            let s = setup(&a.common, 2, 1, 1)?;
+            if s.dim > 3 {
+                return Err(attnflow::Error::parameter("dim", s.dim, "2 or 3"));
+            }
+            let ns =
+                a.ns.iter()
+                    .map(|&n| check_count("ns", n, 10, 10_000_000))
+                    .collect::<Result<Vec<usize>>>()?;
+            let lmax = match a.lmax {
+                Some(l) => check_count("lmax", l, 4, 1024)?,
+                None => {
+                    if s.dim == 2 {
+                        128
+                    } else {
+                        32
+                    }
+                }
+            };
+            let star = linear::dominant_degree(s.beta, s.dim);
+            let gamma = compare::common::theory_rate(star, s.beta, s.dim, s.model);
+            let n_max = *ns.iter().max().unwrap_or(&1000) as f64;
+            let p = compare::pde_vs_particles::PvpSetup {
+                dim: s.dim,
+                beta: s.beta,
+                model: s.model,
+                ns,
+                lmax,
+                t_end: match a.t_end {
+                    Some(t) => attnflow::error::require_positive("t-end", t)?,
+                    None => n_max.ln() / gamma,
+                },
+                outputs: check_count("outputs", a.outputs, 2, 100_000)?,
+                seed: s.seed,
+                tol: s.tol,
+            };
+            compare::pde_vs_particles::run(&p, &a.common.out)?;
+            println!("wrote {}", a.common.out.join("report.md").display());
         }
         Experiment::Predict(a) => {
             let s = setup(&a.common, a.n, 1, 1)?;

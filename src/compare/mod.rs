@@ -8,6 +8,7 @@ pub mod common;
 pub mod growth;
 pub mod onset;
 pub mod pde_run;
+pub mod pde_vs_particles;
 pub mod phase;
 pub mod predict;
 pub mod predict_run;
