@@ -2,7 +2,7 @@
 //!
 //! exact summation at N = 4096 and 16384 (d = 3), fast summation at N = 1e5 and 1e6 for d = 2
 //! and d = 3, beta = 9, USA. The numpy O(N^2) reference is scripts/numpy_reference_particles.py;
-//! run both in one session and compare medians (docs/particles.md).
+//! run both in one session and compare medians (README.md, "Benchmarks" under the particle simulator).
 //!
 //! `cargo bench --bench particles` (set ATTNFLOW_BENCH_QUICK=1 for a short smoke run).
 

@@ -154,7 +154,7 @@ pub fn build_velocity_field(
         }
         return Ok(exact());
     }
-    // Cost model in nanoseconds, calibrated on the benchmarks (docs/particles.md): exact
+    // Cost model in nanoseconds, calibrated on the benchmarks (README.md, "Benchmarks" under the particle simulator): exact
     // ~2.6 N^2 d/3, fast circle ~3 N (K+1), fast sphere ~1.7 N (L+1)^2.
     let nf = n as f64;
     let lf = degree as f64 + 1.0;
