@@ -12,27 +12,19 @@
 
 use crate::particles::circle_fast::circle_moments;
 use crate::particles::sphere_fast::{sphere_moments, LegendreTables};
-use crate::special::harmonic_dimension;
+use crate::special::{gegenbauer_normalized_all, harmonic_dimension};
 use rayon::prelude::*;
 
-/// Fill `out[l] = Z_l(t)` for `l = 0..out.len()`, by the recurrence of the normalised Gegenbauer
-/// polynomials `P_l = C_l^a/C_l^a(1)`: `(l+2a) P_{l+1} = 2(l+a) t P_l - l P_{l-1}`.
+/// Fill `out[l] = Z_l(t) = dim(H_l) C_l^a(t)/C_l^a(1)` for `l = 0..out.len()`, from
+/// [`crate::special::gegenbauer_normalized_all`] (the stabilised normalised recurrence).
 pub fn zonal_kernels(dim: usize, t: f64, out: &mut [f64]) {
+    if out.is_empty() {
+        return;
+    }
     let a = (dim as f64 - 2.0) / 2.0;
-    let (mut p0, mut p1) = (1.0, t);
+    gegenbauer_normalized_all(out.len() - 1, a, t, out);
     for (l, o) in out.iter_mut().enumerate() {
-        let p = match l {
-            0 => 1.0,
-            1 => t,
-            _ => {
-                let k = (l - 1) as f64;
-                let p2 = (2.0 * (k + a) * t * p1 - k * p0) / (k + 2.0 * a);
-                p0 = p1;
-                p1 = p2;
-                p2
-            }
-        };
-        *o = harmonic_dimension(l, dim) * p;
+        *o *= harmonic_dimension(l, dim);
     }
 }
 
