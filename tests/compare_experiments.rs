@@ -259,3 +259,31 @@ fn pde_vs_particles_small_run_tracks_the_particles() {
         assert!(run.distance.iter().all(|&d| d < 1e-3), "{:?}", run.distance);
     }
 }
+
+#[test]
+fn reproduce_small_run_writes_every_part() {
+    let dir = out_dir("reproduce");
+    let s = compare::reproduce::ReproduceSetup {
+        n: 2000,
+        seed: 0,
+        tol: 1e-7,
+        pde_lmax: 64,
+    };
+    let (cases, mf) = compare::reproduce::run(&s, &dir).unwrap();
+    assert_outputs(
+        &dir,
+        &[
+            "growth_rate_curve.png",
+            "histogram_beta5.png",
+            "histogram_beta7.png",
+            "meanfield_profiles.png",
+        ],
+    );
+    assert_eq!(
+        cases.iter().map(|c| c.dominant).collect::<Vec<_>>(),
+        vec![3, 4]
+    );
+    // The mean-field run from white noise selects the dominant degree l* = 3 by t = 0.3.
+    let k = mf.t.iter().position(|&t| t >= 0.3 - 1e-9).unwrap();
+    assert_eq!(mf.dominant_mode[k], 3, "{:?}", mf.dominant_mode);
+}

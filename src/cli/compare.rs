@@ -36,6 +36,28 @@ pub enum Experiment {
     Phase(PhaseArgs),
     /// The same initial data evolved by the particles and by the PDE; distance and scaling in N.
     PdeVsParticles(PvpArgs),
+    /// The published circle experiments (beta = 5 and 7, N = 2e4; mean field from 0.01 noise).
+    Reproduce(ReproduceArgs),
+}
+
+/// Arguments of `compare reproduce`.
+#[derive(Args)]
+pub struct ReproduceArgs {
+    /// Tokens.
+    #[arg(long, default_value_t = 20_000)]
+    pub n: i64,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Integrator tolerance.
+    #[arg(long, default_value_t = 1e-8)]
+    pub tol: f64,
+    /// PDE degree of the mean-field run.
+    #[arg(long, default_value_t = 512)]
+    pub pde_lmax: i64,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Arguments of `compare pde-vs-particles`.
@@ -377,6 +399,17 @@ pub fn run(args: &CompareArgs) -> Result<()> {
             };
             compare::pde_vs_particles::run(&p, &a.common.out)?;
             println!("wrote {}", a.common.out.join("report.md").display());
+        }
+        Experiment::Reproduce(a) => {
+            let r = compare::reproduce::ReproduceSetup {
+                n: check_count("n", a.n, 10, 10_000_000)?,
+                seed: a.seed,
+                tol: attnflow::error::require_in_range("tol", a.tol, 1e-14, 1e-2)?,
+                pde_lmax: check_count("pde-lmax", a.pde_lmax, 16, 8192)?,
+            };
+            attnflow::io::prepare_output_dir(&a.out)?;
+            compare::reproduce::run(&r, &a.out)?;
+            println!("wrote {}", a.out.join("report.md").display());
         }
         Experiment::Predict(a) => {
             let s = setup(&a.common, a.n, 1, 1)?;

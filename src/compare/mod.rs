@@ -12,6 +12,7 @@ pub mod pde_vs_particles;
 pub mod phase;
 pub mod predict;
 pub mod predict_run;
+pub mod reproduce;
 pub mod staircase;
 
 use crate::Result;
