@@ -287,7 +287,101 @@ fn tile_sums_avx2<const D: usize>(
     let mut coltail = vec![0.0f64; (D + 1) * (nj - padded)];
     let vb = _mm256_set1_pd(beta);
     let one = _mm256_set1_pd(1.0);
-    for (r, xi) in xi_rows.chunks_exact(D).enumerate() {
+    // Rows in pairs: one load/store of the column accumulators serves two rows. The column
+    // updates stay in row order (row r, then row r + 1), so the sums are bit-identical to the
+    // one-row loop below, which handles a last odd row.
+    let nrows = xi_rows.len() / D;
+    let pairs = nrows / 2;
+    for pr in 0..pairs {
+        let (r0, r1) = (2 * pr, 2 * pr + 1);
+        let x0 = &xi_rows[r0 * D..(r0 + 1) * D];
+        let x1 = &xi_rows[r1 * D..(r1 + 1) * D];
+        let mut xs0 = [_mm256_setzero_pd(); D];
+        let mut xs1 = [_mm256_setzero_pd(); D];
+        for k in 0..D {
+            xs0[k] = _mm256_set1_pd(x0[k]);
+            xs1[k] = _mm256_set1_pd(x1[k]);
+        }
+        let mut a0 = [_mm256_setzero_pd(); D];
+        let mut a1 = [_mm256_setzero_pd(); D];
+        let (mut aw0, mut aw1) = (_mm256_setzero_pd(), _mm256_setzero_pd());
+        for b in 0..blocks {
+            let j = 4 * b;
+            let mut c = [_mm256_setzero_pd(); D];
+            for k in 0..D {
+                let chunk: &[f64; 4] = cs[k][j..j + 4].try_into().unwrap();
+                // SAFETY: `chunk` holds 4 contiguous f64.
+                c[k] = unsafe { _mm256_loadu_pd(chunk.as_ptr()) };
+            }
+            let mut dot0 = _mm256_fmadd_pd(xs0[0], c[0], _mm256_setzero_pd());
+            let mut dot1 = _mm256_fmadd_pd(xs1[0], c[0], _mm256_setzero_pd());
+            for k in 1..D {
+                dot0 = _mm256_fmadd_pd(xs0[k], c[k], dot0);
+                dot1 = _mm256_fmadd_pd(xs1[k], c[k], dot1);
+            }
+            let w0 = exp_avx2(_mm256_mul_pd(vb, _mm256_sub_pd(dot0, one)));
+            let w1 = exp_avx2(_mm256_mul_pd(vb, _mm256_sub_pd(dot1, one)));
+            for k in 0..D {
+                a0[k] = _mm256_fmadd_pd(w0, c[k], a0[k]);
+                a1[k] = _mm256_fmadd_pd(w1, c[k], a1[k]);
+            }
+            aw0 = _mm256_add_pd(aw0, w0);
+            aw1 = _mm256_add_pd(aw1, w1);
+            if symmetric {
+                for k in 0..=D {
+                    let slot: &mut [f64; 4] = (&mut colacc[k * padded + j..k * padded + j + 4])
+                        .try_into()
+                        .unwrap();
+                    // SAFETY: `slot` holds 4 contiguous f64.
+                    unsafe {
+                        let cur = _mm256_loadu_pd(slot.as_ptr());
+                        let upd = if k < D {
+                            _mm256_fmadd_pd(w1, xs1[k], _mm256_fmadd_pd(w0, xs0[k], cur))
+                        } else {
+                            _mm256_add_pd(_mm256_add_pd(cur, w0), w1)
+                        };
+                        _mm256_storeu_pd(slot.as_mut_ptr(), upd);
+                    }
+                }
+            }
+        }
+        for (r, xi, a, aw) in [(r0, x0, a0, aw0), (r1, x1, a1, aw1)] {
+            let mut lanes = [0.0f64; 4];
+            let out = &mut row_out[r * (D + 1)..(r + 1) * (D + 1)];
+            for k in 0..D {
+                // SAFETY: `lanes` holds 4 f64.
+                unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), a[k]) };
+                out[k] += ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+            }
+            // SAFETY: as above.
+            unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), aw) };
+            let mut sw = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+            let mut tail = [0.0f64; D];
+            for j in padded..nj {
+                let mut dot = 0.0;
+                for k in 0..D {
+                    dot = madd::<true>(xi[k], cs[k][j], dot);
+                }
+                let w = exp_nonpositive_fma::<true>(beta * (dot - 1.0));
+                for k in 0..D {
+                    tail[k] = madd::<true>(w, cs[k][j], tail[k]);
+                }
+                sw += w;
+                if symmetric {
+                    let t = &mut coltail[(j - padded) * (D + 1)..(j - padded + 1) * (D + 1)];
+                    for k in 0..D {
+                        t[k] = madd::<true>(w, xi[k], t[k]);
+                    }
+                    t[D] += w;
+                }
+            }
+            for k in 0..D {
+                out[k] += tail[k];
+            }
+            out[D] += sw;
+        }
+    }
+    for (r, xi) in xi_rows.chunks_exact(D).enumerate().skip(2 * pairs) {
         let mut xs = [_mm256_setzero_pd(); D];
         for k in 0..D {
             xs[k] = _mm256_set1_pd(xi[k]);
