@@ -259,6 +259,59 @@ fn select_kernel(dim: usize) -> RowSums {
 /// Block size of the symmetric (tiled) exact summation.
 const TILE: usize = 256;
 
+/// End of one tile row: add the lane sums of the vector accumulators `a` (coordinates) and `aw`
+/// (weights) to `out`, then the scalar tail `j = padded..nj` of the columns (and, when
+/// `symmetric`, its contributions to the column tail sums `coltail`), in a fixed order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn finish_tile_row<const D: usize>(
+    xi: &[f64],
+    a: [std::arch::x86_64::__m256d; D],
+    aw: std::arch::x86_64::__m256d,
+    cs: &[&[f64]; D],
+    padded: usize,
+    beta: f64,
+    out: &mut [f64],
+    coltail: &mut [f64],
+    symmetric: bool,
+) {
+    use std::arch::x86_64::*;
+    let nj = cs[0].len();
+    let mut lanes = [0.0f64; 4];
+    for k in 0..D {
+        // SAFETY: `lanes` holds 4 f64.
+        unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), a[k]) };
+        out[k] += ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+    }
+    // SAFETY: as above.
+    unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), aw) };
+    let mut sw = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+    let mut tail = [0.0f64; D];
+    for j in padded..nj {
+        let mut dot = 0.0;
+        for k in 0..D {
+            dot = madd::<true>(xi[k], cs[k][j], dot);
+        }
+        let w = exp_nonpositive_fma::<true>(beta * (dot - 1.0));
+        for k in 0..D {
+            tail[k] = madd::<true>(w, cs[k][j], tail[k]);
+        }
+        sw += w;
+        if symmetric {
+            let t = &mut coltail[(j - padded) * (D + 1)..(j - padded + 1) * (D + 1)];
+            for k in 0..D {
+                t[k] = madd::<true>(w, xi[k], t[k]);
+            }
+            t[D] += w;
+        }
+    }
+    for k in 0..D {
+        out[k] += tail[k];
+    }
+    out[D] += sw;
+}
+
 /// AVX2 + FMA tile kernel: for tokens `i` of block `I` (rows `xi_rows`) and `j` of block `J`
 /// (columns `cols_j`), adds `sum_j w_ij x_j` and `sum_j w_ij` to `row_out[i]` (`D + 1` values)
 /// and, when `symmetric`, `sum_i w_ij x_i` and `sum_i w_ij` to `col_out[j]`, each in a fixed
@@ -346,39 +399,8 @@ fn tile_sums_avx2<const D: usize>(
             }
         }
         for (r, xi, a, aw) in [(r0, x0, a0, aw0), (r1, x1, a1, aw1)] {
-            let mut lanes = [0.0f64; 4];
             let out = &mut row_out[r * (D + 1)..(r + 1) * (D + 1)];
-            for k in 0..D {
-                // SAFETY: `lanes` holds 4 f64.
-                unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), a[k]) };
-                out[k] += ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
-            }
-            // SAFETY: as above.
-            unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), aw) };
-            let mut sw = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
-            let mut tail = [0.0f64; D];
-            for j in padded..nj {
-                let mut dot = 0.0;
-                for k in 0..D {
-                    dot = madd::<true>(xi[k], cs[k][j], dot);
-                }
-                let w = exp_nonpositive_fma::<true>(beta * (dot - 1.0));
-                for k in 0..D {
-                    tail[k] = madd::<true>(w, cs[k][j], tail[k]);
-                }
-                sw += w;
-                if symmetric {
-                    let t = &mut coltail[(j - padded) * (D + 1)..(j - padded + 1) * (D + 1)];
-                    for k in 0..D {
-                        t[k] = madd::<true>(w, xi[k], t[k]);
-                    }
-                    t[D] += w;
-                }
-            }
-            for k in 0..D {
-                out[k] += tail[k];
-            }
-            out[D] += sw;
+            finish_tile_row::<D>(xi, a, aw, &cs, padded, beta, out, &mut coltail, symmetric);
         }
     }
     for (r, xi) in xi_rows.chunks_exact(D).enumerate().skip(2 * pairs) {
@@ -423,39 +445,8 @@ fn tile_sums_avx2<const D: usize>(
                 }
             }
         }
-        let mut lanes = [0.0f64; 4];
         let out = &mut row_out[r * (D + 1)..(r + 1) * (D + 1)];
-        for k in 0..D {
-            // SAFETY: `lanes` holds 4 f64.
-            unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), a[k]) };
-            out[k] += ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
-        }
-        // SAFETY: as above.
-        unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), aw) };
-        let mut sw = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
-        let mut tail = [0.0f64; D];
-        for j in padded..nj {
-            let mut dot = 0.0;
-            for k in 0..D {
-                dot = madd::<true>(xi[k], cs[k][j], dot);
-            }
-            let w = exp_nonpositive_fma::<true>(beta * (dot - 1.0));
-            for k in 0..D {
-                tail[k] = madd::<true>(w, cs[k][j], tail[k]);
-            }
-            sw += w;
-            if symmetric {
-                let t = &mut coltail[(j - padded) * (D + 1)..(j - padded + 1) * (D + 1)];
-                for k in 0..D {
-                    t[k] = madd::<true>(w, xi[k], t[k]);
-                }
-                t[D] += w;
-            }
-        }
-        for k in 0..D {
-            out[k] += tail[k];
-        }
-        out[D] += sw;
+        finish_tile_row::<D>(xi, a, aw, &cs, padded, beta, out, &mut coltail, symmetric);
     }
     if symmetric {
         for j in 0..padded {
