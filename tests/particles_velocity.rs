@@ -75,7 +75,8 @@ fn clustered(n: usize, dim: usize, k: usize, width: f64, seed: u64) -> Vec<f64> 
 
 #[test]
 fn exact_summation_matches_naive_reference() {
-    // N = 203: row kernel; N = 1101 (> 2 tiles, ragged): the symmetric tiled kernel (d <= 4).
+    // With AVX2 + FMA and d <= 4: N = 203 is one ragged tile, N = 1101 five tiles (the last
+    // ragged) in the symmetric scheme; d = 5 and the portable path sum row by row.
     for (dim, n) in [
         (2usize, 203usize),
         (3, 203),
@@ -93,6 +94,14 @@ fn exact_summation_matches_naive_reference() {
                 let reference = naive_velocity(&x, dim, beta, model);
                 let e = rel_err(&v, &reference, dim);
                 assert!(e < 1e-13, "d={dim} {model} beta={beta}: {e}");
+                let mut vp = vec![0.0; x.len()];
+                let mean_p = field.clone().portable().evaluate(&x, &mut vp);
+                let ep = rel_err(&vp, &reference, dim);
+                assert!(ep < 1e-13, "portable d={dim} {model} beta={beta}: {ep}");
+                assert!(
+                    (mean_p - mean).abs() < 1e-13 * mean,
+                    "portable mean d={dim}"
+                );
                 // Sums of N^2 (up to 1.2e6) positive terms in different orders: allow 1e-12.
                 let energy = energy_pairwise(&x, dim, beta);
                 assert!(
@@ -101,6 +110,23 @@ fn exact_summation_matches_naive_reference() {
                     mean / (2.0 * beta)
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn exact_summation_is_accurate_where_the_exponential_is_clamped() {
+    // beta = 1000: z = beta log2(e) (<x,y> - 1) reaches -2885, below the clamp at -1000. The
+    // weights there (< 2^-1000) are negligible; the rounding of <x,y> limits the agreement with
+    // the naive sum to a few beta eps.
+    for (dim, n) in [(3usize, 1101usize), (5, 203)] {
+        let x = clustered(n, dim, 3, 0.05, 3);
+        for model in [Model::Usa, Model::Sa] {
+            let field = ExactField::new(dim, 1000.0, model);
+            let mut v = vec![0.0; x.len()];
+            field.evaluate(&x, &mut v);
+            let e = rel_err(&v, &naive_velocity(&x, dim, 1000.0, model), dim);
+            assert!(e < 1e-12, "d={dim} {model}: {e}");
         }
     }
 }

@@ -2,22 +2,36 @@
 //! `w_ij = exp(beta(<x_i, x_j> - 1))` (values in `(0, 1]`).
 //!
 //! USA: `dx_i/dtau = P_{x_i}((1/N) sum_j w_ij x_j)`; SA: `dx_i/dt = P_{x_i}(sum_j w_ij x_j / sum_j w_ij)`.
-//! Every output row is its own sequential sum over `j` (eight interleaved partial sums combined
-//! in a fixed order), so the result is bit-for-bit independent of the number of threads. The
-//! coordinates are transposed to columns once per call so the inner loop streams contiguous
-//! memory and vectorises (AVX2 with fused multiply-add when the processor has them; see
+//!
+//! The weight is evaluated as `w_ij = 2^z` (see [`super::fastexp`]) with
+//! `z = b (<x_i, x_j> - 1)`, `b = beta log2(e)`, computed as the multiply-add chain
+//! `z = x_i[d-1] s_j[d-1] + (... + (x_i[0] s_j[0] - b))` over the scaled columns `s_j = b x_j`.
+//! Its rounding error is a few `b eps` absolute, the same order as the error of
+//! `beta (fl(<x_i, x_j>) - 1)`, so the relative error of `w_ij` is a few `beta eps` for either
+//! form (the 2-ulp exponential adds `4e-16`).
+//!
+//! Every output row is its own sum over `j` in a fixed order (lanes of four combined in a fixed
+//! order, then the tail), so the result is bit-for-bit independent of the number of threads. The
+//! coordinates are transposed to columns once per call so the inner loops stream contiguous
+//! memory. With AVX2 + FMA and `d <= 4` the sum is symmetric and tiled: each pair `(i, j)` is
+//! evaluated once for both rows, in `TILE x TILE` blocks; within a block, the weights of two rows
+//! are computed into a buffer first and accumulated in a second pass, which keeps the long
+//! dependency chain of the exponential out of the accumulation loop. Otherwise each row is summed
+//! on its own (portable code, or AVX2 + FMA auto-vectorised for `d > 4`; see
 //! [`super::fastexp::madd`]).
 
 // Index loops over fixed-width lanes are written out so that they vectorise.
 #![allow(clippy::needless_range_loop)]
 
-use super::fastexp::{exp_nonpositive_fma, has_avx2_fma, madd};
+use super::fastexp::{exp2_nonpositive, has_avx2_fma, madd};
 use super::velocity::VelocityField;
 use crate::Model;
 use rayon::prelude::*;
 
 const LANES: usize = 4;
 const ROWS_PER_TASK: usize = 64;
+/// Block size of the symmetric (tiled) summation.
+const TILE: usize = 256;
 
 /// Exact pairwise summation (any `d >= 2`).
 #[derive(Clone, Debug)]
@@ -28,45 +42,92 @@ pub struct ExactField {
     pub beta: f64,
     /// USA or SA.
     pub model: Model,
+    /// Use the portable code path even where AVX2 + FMA are available (for cross-checks; the
+    /// environment variable `ATTNFLOW_PORTABLE` does the same for every kernel).
+    pub portable: bool,
 }
 
 impl ExactField {
     /// Exact summation for tokens on `S^{dim-1}`.
     pub fn new(dim: usize, beta: f64, model: Model) -> Self {
-        ExactField { dim, beta, model }
+        ExactField {
+            dim,
+            beta,
+            model,
+            portable: false,
+        }
+    }
+
+    /// The same field evaluated by the portable code path (plain multiply-add, row by row).
+    pub fn portable(self) -> Self {
+        ExactField {
+            portable: true,
+            ..self
+        }
     }
 }
 
-/// Sum over `j` of `w_ij x_j` (into `acc`) and of `w_ij` (returned), for token `xi`.
+/// Coordinates transposed to `d` columns of length `N`, plain and scaled by `b = beta log2(e)`.
+struct Columns {
+    plain: Vec<Vec<f64>>,
+    scaled: Vec<Vec<f64>>,
+    b: f64,
+}
+
+impl Columns {
+    fn new(x: &[f64], dim: usize, beta: f64) -> Self {
+        let n = x.len() / dim;
+        let b = beta * std::f64::consts::LOG2_E;
+        let mut plain = vec![vec![0.0; n]; dim];
+        for (i, row) in x.chunks_exact(dim).enumerate() {
+            for k in 0..dim {
+                plain[k][i] = row[k];
+            }
+        }
+        let scaled = plain
+            .iter()
+            .map(|c| c.iter().map(|&v| b * v).collect())
+            .collect();
+        Columns { plain, scaled, b }
+    }
+}
+
+/// `z = b (<x_i, x_j> - 1)` as the multiply-add chain of the module documentation, from the row
+/// `xi` and the scaled column entries `s(k) = b x_j[k]`.
 #[inline(always)]
-fn row_sums_generic<const D: usize, const FMA: bool>(
+fn exponent<const FMA: bool>(xi: &[f64], s: impl Fn(usize) -> f64, b: f64) -> f64 {
+    let mut z = madd::<FMA>(xi[0], s(0), -b);
+    for k in 1..xi.len() {
+        z = madd::<FMA>(xi[k], s(k), z);
+    }
+    z
+}
+
+/// Sum over `j` of `w_ij x_j` (into `acc`) and of `w_ij` (returned), for token `xi` (`D`
+/// coordinates known at compile time).
+#[inline(always)]
+fn row_sums_fixed<const D: usize, const FMA: bool>(
     xi: &[f64],
-    cols: &[&[f64]],
-    beta: f64,
+    cols: &Columns,
     acc: &mut [f64],
 ) -> f64 {
-    let n = cols[0].len();
+    let n = cols.plain[0].len();
     let blocks = n / LANES;
     let mut xs = [0.0; D];
     xs.copy_from_slice(&xi[..D]);
     let mut cs: [&[f64]; D] = [&[]; D];
+    let mut ss: [&[f64]; D] = [&[]; D];
     for k in 0..D {
-        cs[k] = &cols[k][..n];
+        cs[k] = &cols.plain[k][..n];
+        ss[k] = &cols.scaled[k][..n];
     }
     let mut lane_acc = [[0.0f64; LANES]; D];
     let mut lane_w = [0.0f64; LANES];
     for b in 0..blocks {
         let j0 = b * LANES;
-        let mut dot = [0.0f64; LANES];
-        for k in 0..D {
-            let c: &[f64; LANES] = cs[k][j0..j0 + LANES].try_into().unwrap();
-            for l in 0..LANES {
-                dot[l] = madd::<FMA>(xs[k], c[l], dot[l]);
-            }
-        }
         let mut w = [0.0f64; LANES];
         for l in 0..LANES {
-            w[l] = exp_nonpositive_fma::<FMA>(beta * (dot[l] - 1.0));
+            w[l] = exp2_nonpositive::<FMA>(exponent::<FMA>(&xs, |k| ss[k][j0 + l], cols.b));
         }
         for k in 0..D {
             let c: &[f64; LANES] = cs[k][j0..j0 + LANES].try_into().unwrap();
@@ -81,11 +142,7 @@ fn row_sums_generic<const D: usize, const FMA: bool>(
     let mut tail_acc = [0.0f64; D];
     let mut tail_w = 0.0;
     for j in blocks * LANES..n {
-        let mut dot = 0.0;
-        for k in 0..D {
-            dot = madd::<FMA>(xs[k], cs[k][j], dot);
-        }
-        let w = exp_nonpositive_fma::<FMA>(beta * (dot - 1.0));
+        let w = exp2_nonpositive::<FMA>(exponent::<FMA>(&xs, |k| ss[k][j], cols.b));
         for k in 0..D {
             tail_acc[k] = madd::<FMA>(w, cs[k][j], tail_acc[k]);
         }
@@ -105,28 +162,26 @@ fn row_sums_generic<const D: usize, const FMA: bool>(
     sw + tail_w
 }
 
-/// Same as [`row_sums_generic`] for a run-time dimension.
-fn row_sums_dyn<const FMA: bool>(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
+/// Same as [`row_sums_fixed`] for a run-time dimension.
+#[inline(always)]
+fn row_sums_dyn<const FMA: bool>(xi: &[f64], cols: &Columns, acc: &mut [f64]) -> f64 {
     let d = xi.len();
-    let n = cols[0].len();
+    let n = cols.plain[0].len();
     let blocks = n / LANES;
     let mut lane_acc = vec![[0.0f64; LANES]; d];
     let mut lane_w = [0.0f64; LANES];
     for b in 0..blocks {
         let j0 = b * LANES;
-        let mut dot = [0.0f64; LANES];
+        let mut z = [-cols.b; LANES];
         for k in 0..d {
-            let c: &[f64; LANES] = cols[k][j0..j0 + LANES].try_into().unwrap();
+            let s: &[f64; LANES] = cols.scaled[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
-                dot[l] = madd::<FMA>(xi[k], c[l], dot[l]);
+                z[l] = madd::<FMA>(xi[k], s[l], z[l]);
             }
         }
-        let mut w = [0.0f64; LANES];
-        for l in 0..LANES {
-            w[l] = exp_nonpositive_fma::<FMA>(beta * (dot[l] - 1.0));
-        }
+        let w = z.map(exp2_nonpositive::<FMA>);
         for k in 0..d {
-            let c: &[f64; LANES] = cols[k][j0..j0 + LANES].try_into().unwrap();
+            let c: &[f64; LANES] = cols.plain[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
                 lane_acc[k][l] = madd::<FMA>(w[l], c[l], lane_acc[k][l]);
             }
@@ -138,13 +193,9 @@ fn row_sums_dyn<const FMA: bool>(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &m
     let mut tail_acc = vec![0.0f64; d];
     let mut tail_w = 0.0;
     for j in blocks * LANES..n {
-        let mut dot = 0.0;
+        let w = exp2_nonpositive::<FMA>(exponent::<FMA>(xi, |k| cols.scaled[k][j], cols.b));
         for k in 0..d {
-            dot = madd::<FMA>(xi[k], cols[k][j], dot);
-        }
-        let w = exp_nonpositive_fma::<FMA>(beta * (dot - 1.0));
-        for k in 0..d {
-            tail_acc[k] = madd::<FMA>(w, cols[k][j], tail_acc[k]);
+            tail_acc[k] = madd::<FMA>(w, cols.plain[k][j], tail_acc[k]);
         }
         tail_w += w;
     }
@@ -162,122 +213,57 @@ fn row_sums_dyn<const FMA: bool>(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &m
     sw + tail_w
 }
 
-/// Explicit AVX2 + FMA version of [`row_sums_generic`] (4 lanes): lane for lane the same
-/// operations as `exp_nonpositive_fma::<true>` and `madd::<true>`, so the scalar tail and the
-/// vector body agree.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn row_sums_avx2<const D: usize>(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
-    use super::fastexp::exp_avx2;
-    use std::arch::x86_64::*;
-    let n = cols[0].len();
-    let blocks = n / 4;
-    let mut xs = [_mm256_setzero_pd(); D];
-    let mut a = [_mm256_setzero_pd(); D];
-    let mut cs: [&[f64]; D] = [&[]; D];
-    for k in 0..D {
-        xs[k] = _mm256_set1_pd(xi[k]);
-        cs[k] = &cols[k][..n];
-    }
-    let mut aw = _mm256_setzero_pd();
-    let vb = _mm256_set1_pd(beta);
-    let one = _mm256_set1_pd(1.0);
-    for b in 0..blocks {
-        let j = 4 * b;
-        let mut c = [_mm256_setzero_pd(); D];
-        for k in 0..D {
-            let chunk: &[f64; 4] = cs[k][j..j + 4].try_into().unwrap();
-            // SAFETY: `chunk` holds 4 contiguous f64.
-            c[k] = unsafe { _mm256_loadu_pd(chunk.as_ptr()) };
-        }
-        let mut dot = _mm256_fmadd_pd(xs[0], c[0], _mm256_setzero_pd());
-        for k in 1..D {
-            dot = _mm256_fmadd_pd(xs[k], c[k], dot);
-        }
-        let w = exp_avx2(_mm256_mul_pd(vb, _mm256_sub_pd(dot, one)));
-        for k in 0..D {
-            a[k] = _mm256_fmadd_pd(w, c[k], a[k]);
-        }
-        aw = _mm256_add_pd(aw, w);
-    }
-    let mut lanes = [0.0f64; 4];
-    for k in 0..D {
-        // SAFETY: `lanes` holds 4 f64.
-        unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), a[k]) };
-        acc[k] = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
-    }
-    // SAFETY: as above.
-    unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), aw) };
-    let mut sw = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
-    for j in blocks * 4..n {
-        let mut dot = 0.0;
-        for k in 0..D {
-            dot = madd::<true>(xi[k], cs[k][j], dot);
-        }
-        let w = exp_nonpositive_fma::<true>(beta * (dot - 1.0));
-        for k in 0..D {
-            acc[k] = madd::<true>(w, cs[k][j], acc[k]);
-        }
-        sw += w;
-    }
-    sw
+fn row_sums_dyn_avx2(xi: &[f64], cols: &Columns, acc: &mut [f64]) -> f64 {
+    row_sums_dyn::<true>(xi, cols, acc)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn row_sums_dyn_avx2(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
-    row_sums_dyn::<true>(xi, cols, beta, acc)
-}
+type RowSums = fn(&[f64], &Columns, &mut [f64]) -> f64;
 
-fn row_sums_plain<const D: usize>(xi: &[f64], cols: &[&[f64]], beta: f64, acc: &mut [f64]) -> f64 {
-    row_sums_generic::<D, false>(xi, cols, beta, acc)
-}
-
-type RowSums = fn(&[f64], &[&[f64]], f64, &mut [f64]) -> f64;
-
-fn select_kernel(dim: usize) -> RowSums {
+/// The row kernel: AVX2 + FMA (run-time dimension) when available and not `portable`,
+/// otherwise the portable one (fixed dimension for `d <= 4`).
+fn select_row_kernel(dim: usize, portable: bool) -> RowSums {
     #[cfg(target_arch = "x86_64")]
     {
-        if has_avx2_fma() {
+        if !portable && has_avx2_fma() {
             // SAFETY: the features were detected at run time.
-            return match dim {
-                2 => |a, b, c, d| unsafe { row_sums_avx2::<2>(a, b, c, d) },
-                3 => |a, b, c, d| unsafe { row_sums_avx2::<3>(a, b, c, d) },
-                4 => |a, b, c, d| unsafe { row_sums_avx2::<4>(a, b, c, d) },
-                _ => |a, b, c, d| unsafe { row_sums_dyn_avx2(a, b, c, d) },
-            };
+            return |a, b, c| unsafe { row_sums_dyn_avx2(a, b, c) };
         }
     }
+    let _ = portable;
     match dim {
-        2 => row_sums_plain::<2>,
-        3 => row_sums_plain::<3>,
-        4 => row_sums_plain::<4>,
+        2 => row_sums_fixed::<2, false>,
+        3 => row_sums_fixed::<3, false>,
+        4 => row_sums_fixed::<4, false>,
         _ => row_sums_dyn::<false>,
     }
 }
 
-/// Block size of the symmetric (tiled) exact summation.
-const TILE: usize = 256;
+/// The columns of one tile (block `J`, at most `TILE` tokens).
+#[cfg(target_arch = "x86_64")]
+struct TileCols<'a, const D: usize> {
+    plain: [&'a [f64]; D],
+    scaled: [&'a [f64]; D],
+    b: f64,
+}
 
 /// End of one tile row: add the lane sums of the vector accumulators `a` (coordinates) and `aw`
-/// (weights) to `out`, then the scalar tail `j = padded..nj` of the columns (and, when
-/// `symmetric`, its contributions to the column tail sums `coltail`), in a fixed order.
+/// (weights) to `out`, then the scalar tail `j = padded..nj` of the columns (and, when `SYM`,
+/// its contributions to the column tail sums `coltail`), in a fixed order.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn finish_tile_row<const D: usize>(
+fn finish_tile_row<const D: usize, const SYM: bool>(
     xi: &[f64],
     a: [std::arch::x86_64::__m256d; D],
     aw: std::arch::x86_64::__m256d,
-    cs: &[&[f64]; D],
+    cols: &TileCols<D>,
     padded: usize,
-    beta: f64,
     out: &mut [f64],
     coltail: &mut [f64],
-    symmetric: bool,
 ) {
     use std::arch::x86_64::*;
-    let nj = cs[0].len();
+    let nj = cols.plain[0].len();
     let mut lanes = [0.0f64; 4];
     for k in 0..D {
         // SAFETY: `lanes` holds 4 f64.
@@ -289,16 +275,12 @@ fn finish_tile_row<const D: usize>(
     let mut sw = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
     let mut tail = [0.0f64; D];
     for j in padded..nj {
-        let mut dot = 0.0;
+        let w = exp2_nonpositive::<true>(exponent::<true>(xi, |k| cols.scaled[k][j], cols.b));
         for k in 0..D {
-            dot = madd::<true>(xi[k], cs[k][j], dot);
-        }
-        let w = exp_nonpositive_fma::<true>(beta * (dot - 1.0));
-        for k in 0..D {
-            tail[k] = madd::<true>(w, cs[k][j], tail[k]);
+            tail[k] = madd::<true>(w, cols.plain[k][j], tail[k]);
         }
         sw += w;
-        if symmetric {
+        if SYM {
             let t = &mut coltail[(j - padded) * (D + 1)..(j - padded + 1) * (D + 1)];
             for k in 0..D {
                 t[k] = madd::<true>(w, xi[k], t[k]);
@@ -312,236 +294,253 @@ fn finish_tile_row<const D: usize>(
     out[D] += sw;
 }
 
-/// AVX2 + FMA tile kernel: for tokens `i` of block `I` (rows `xi_rows`) and `j` of block `J`
-/// (columns `cols_j`), adds `sum_j w_ij x_j` and `sum_j w_ij` to `row_out[i]` (`D + 1` values)
-/// and, when `symmetric`, `sum_i w_ij x_i` and `sum_i w_ij` to `col_out[j]`, each in a fixed
-/// sequential order (lanes of 4 over `j` for the rows, `i` in order for the columns).
+/// `R` consecutive rows `x` (`R x D`) of a tile against its columns: pass 1 writes the weights
+/// `w_rj` (lanes of 4, `j < padded`) into `wbuf[r * TILE + j]`; pass 2 adds `sum_j w_rj x_j` and
+/// `sum_j w_rj` to `out` (`R x (D + 1)`) and, when `SYM`, `w_rj x_r` and `w_rj` to the column
+/// sums `colacc[k * padded + j]`, row `r` after row `r - 1`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn tile_sums_avx2<const D: usize>(
-    xi_rows: &[f64],
-    cols_j: &[&[f64]],
-    beta: f64,
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn tile_rows<const D: usize, const R: usize, const SYM: bool, const CLAMPED: bool>(
+    x: &[f64],
+    cols: &TileCols<D>,
+    padded: usize,
+    wbuf: &mut [f64; 2 * TILE],
+    colacc: &mut [f64; 5 * TILE],
+    coltail: &mut [f64],
+    out: &mut [f64],
+) {
+    use super::fastexp::exp2_avx2;
+    use std::arch::x86_64::*;
+    const { assert!(R <= 2 && D <= 4) };
+    let nj = cols.plain[0].len();
+    assert!(padded <= nj && nj <= TILE && x.len() == R * D && out.len() == R * (D + 1));
+    for k in 0..D {
+        assert!(cols.plain[k].len() == nj && cols.scaled[k].len() == nj);
+    }
+    let blocks = padded / 4;
+    let xs: [[__m256d; D]; R] =
+        std::array::from_fn(|r| std::array::from_fn(|k| _mm256_set1_pd(x[r * D + k])));
+    let nb = _mm256_set1_pd(-cols.b);
+    let sp: [*const f64; D] = std::array::from_fn(|k| cols.scaled[k].as_ptr());
+    let cp: [*const f64; D] = std::array::from_fn(|k| cols.plain[k].as_ptr());
+    let wp = wbuf.as_mut_ptr();
+    let ap = colacc.as_mut_ptr();
+    // SAFETY (both passes): j + 4 <= padded <= nj, the length of every column (asserted above);
+    // wbuf holds 2 * TILE >= R * TILE values and colacc 5 * TILE >= (D + 1) * padded.
+    for b in 0..blocks {
+        let j = 4 * b;
+        unsafe {
+            let s: [__m256d; D] = std::array::from_fn(|k| _mm256_loadu_pd(sp[k].add(j)));
+            for r in 0..R {
+                let mut z = _mm256_fmadd_pd(xs[r][0], s[0], nb);
+                for k in 1..D {
+                    z = _mm256_fmadd_pd(xs[r][k], s[k], z);
+                }
+                _mm256_storeu_pd(wp.add(r * TILE + j), exp2_avx2::<CLAMPED>(z));
+            }
+        }
+    }
+    let mut a = [[_mm256_setzero_pd(); D]; R];
+    let mut aw = [_mm256_setzero_pd(); R];
+    for b in 0..blocks {
+        let j = 4 * b;
+        unsafe {
+            let c: [__m256d; D] = std::array::from_fn(|k| _mm256_loadu_pd(cp[k].add(j)));
+            let w: [__m256d; R] = std::array::from_fn(|r| _mm256_loadu_pd(wp.add(r * TILE + j)));
+            for r in 0..R {
+                for k in 0..D {
+                    a[r][k] = _mm256_fmadd_pd(w[r], c[k], a[r][k]);
+                }
+                aw[r] = _mm256_add_pd(aw[r], w[r]);
+            }
+            if SYM {
+                for k in 0..D {
+                    let slot = ap.add(k * padded + j);
+                    let mut cur = _mm256_loadu_pd(slot);
+                    for r in 0..R {
+                        cur = _mm256_fmadd_pd(w[r], xs[r][k], cur);
+                    }
+                    _mm256_storeu_pd(slot, cur);
+                }
+                let slot = ap.add(D * padded + j);
+                let mut cur = _mm256_loadu_pd(slot);
+                for r in 0..R {
+                    cur = _mm256_add_pd(cur, w[r]);
+                }
+                _mm256_storeu_pd(slot, cur);
+            }
+        }
+    }
+    for r in 0..R {
+        finish_tile_row::<D, SYM>(
+            &x[r * D..(r + 1) * D],
+            a[r],
+            aw[r],
+            cols,
+            padded,
+            &mut out[r * (D + 1)..(r + 1) * (D + 1)],
+            coltail,
+        );
+    }
+}
+
+/// AVX2 + FMA tile kernel: for tokens `i` of block `I` (rows `x`, `D` values each) and `j` of
+/// block `J` (`cols`), adds `sum_j w_ij x_j` and `sum_j w_ij` to `row_out[i]` (`D + 1` values)
+/// and, when `SYM`, `sum_i w_ij x_i` and `sum_i w_ij` to `col_out[j]`, each in a fixed order
+/// (lanes of 4 over `j` for the rows, `i` in order for the columns).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn tile_sums_avx2<const D: usize, const SYM: bool, const CLAMPED: bool>(
+    x: &[f64],
+    cols: &TileCols<D>,
+    row_out: &mut [f64],
+    col_out: &mut [f64],
+) {
+    let nj = cols.plain[0].len();
+    let padded = nj / 4 * 4;
+    let mut wbuf = [0.0f64; 2 * TILE];
+    let mut colacc = [0.0f64; 5 * TILE];
+    let mut coltail = [0.0f64; 5 * 3];
+    let nrows = x.len() / D;
+    let w = D + 1;
+    let mut r = 0;
+    while r + 2 <= nrows {
+        tile_rows::<D, 2, SYM, CLAMPED>(
+            &x[r * D..(r + 2) * D],
+            cols,
+            padded,
+            &mut wbuf,
+            &mut colacc,
+            &mut coltail,
+            &mut row_out[r * w..(r + 2) * w],
+        );
+        r += 2;
+    }
+    if r < nrows {
+        tile_rows::<D, 1, SYM, CLAMPED>(
+            &x[r * D..(r + 1) * D],
+            cols,
+            padded,
+            &mut wbuf,
+            &mut colacc,
+            &mut coltail,
+            &mut row_out[r * w..(r + 1) * w],
+        );
+    }
+    if SYM {
+        for j in 0..padded {
+            for k in 0..w {
+                col_out[j * w + k] += colacc[k * padded + j];
+            }
+        }
+        for j in padded..nj {
+            for k in 0..w {
+                col_out[j * w + k] += coltail[(j - padded) * w + k];
+            }
+        }
+    }
+}
+
+/// One tile `(I, J)` for `D` known at compile time (`symmetric` when `I != J`).
+#[cfg(target_arch = "x86_64")]
+fn tile_sums<const D: usize>(
+    x: &[f64],
+    cols: &Columns,
+    (j0, j1): (usize, usize),
     row_out: &mut [f64],
     col_out: &mut [f64],
     symmetric: bool,
 ) {
-    use super::fastexp::exp_avx2;
-    use std::arch::x86_64::*;
-    let nj = cols_j[0].len();
-    let blocks = nj / 4;
-    let mut cs: [&[f64]; D] = [&[]; D];
-    for k in 0..D {
-        cs[k] = &cols_j[k][..nj];
-    }
-    // Column accumulators, one column per coordinate (+ weights), length rounded up to 4.
-    let padded = blocks * 4;
-    let mut colacc = vec![0.0f64; (D + 1) * padded];
-    let mut coltail = vec![0.0f64; (D + 1) * (nj - padded)];
-    let vb = _mm256_set1_pd(beta);
-    let one = _mm256_set1_pd(1.0);
-    // Rows in pairs: one load/store of the column accumulators serves two rows. The column
-    // updates stay in row order (row r, then row r + 1), so the sums are bit-identical to the
-    // one-row loop below, which handles a last odd row.
-    let nrows = xi_rows.len() / D;
-    let pairs = nrows / 2;
-    for pr in 0..pairs {
-        let (r0, r1) = (2 * pr, 2 * pr + 1);
-        let x0 = &xi_rows[r0 * D..(r0 + 1) * D];
-        let x1 = &xi_rows[r1 * D..(r1 + 1) * D];
-        let mut xs0 = [_mm256_setzero_pd(); D];
-        let mut xs1 = [_mm256_setzero_pd(); D];
-        for k in 0..D {
-            xs0[k] = _mm256_set1_pd(x0[k]);
-            xs1[k] = _mm256_set1_pd(x1[k]);
-        }
-        let mut a0 = [_mm256_setzero_pd(); D];
-        let mut a1 = [_mm256_setzero_pd(); D];
-        let (mut aw0, mut aw1) = (_mm256_setzero_pd(), _mm256_setzero_pd());
-        for b in 0..blocks {
-            let j = 4 * b;
-            let mut c = [_mm256_setzero_pd(); D];
-            for k in 0..D {
-                let chunk: &[f64; 4] = cs[k][j..j + 4].try_into().unwrap();
-                // SAFETY: `chunk` holds 4 contiguous f64.
-                c[k] = unsafe { _mm256_loadu_pd(chunk.as_ptr()) };
-            }
-            let mut dot0 = _mm256_fmadd_pd(xs0[0], c[0], _mm256_setzero_pd());
-            let mut dot1 = _mm256_fmadd_pd(xs1[0], c[0], _mm256_setzero_pd());
-            for k in 1..D {
-                dot0 = _mm256_fmadd_pd(xs0[k], c[k], dot0);
-                dot1 = _mm256_fmadd_pd(xs1[k], c[k], dot1);
-            }
-            let w0 = exp_avx2(_mm256_mul_pd(vb, _mm256_sub_pd(dot0, one)));
-            let w1 = exp_avx2(_mm256_mul_pd(vb, _mm256_sub_pd(dot1, one)));
-            for k in 0..D {
-                a0[k] = _mm256_fmadd_pd(w0, c[k], a0[k]);
-                a1[k] = _mm256_fmadd_pd(w1, c[k], a1[k]);
-            }
-            aw0 = _mm256_add_pd(aw0, w0);
-            aw1 = _mm256_add_pd(aw1, w1);
-            if symmetric {
-                for k in 0..=D {
-                    let slot: &mut [f64; 4] = (&mut colacc[k * padded + j..k * padded + j + 4])
-                        .try_into()
-                        .unwrap();
-                    // SAFETY: `slot` holds 4 contiguous f64.
-                    unsafe {
-                        let cur = _mm256_loadu_pd(slot.as_ptr());
-                        let upd = if k < D {
-                            _mm256_fmadd_pd(w1, xs1[k], _mm256_fmadd_pd(w0, xs0[k], cur))
-                        } else {
-                            _mm256_add_pd(_mm256_add_pd(cur, w0), w1)
-                        };
-                        _mm256_storeu_pd(slot.as_mut_ptr(), upd);
-                    }
-                }
-            }
-        }
-        for (r, xi, a, aw) in [(r0, x0, a0, aw0), (r1, x1, a1, aw1)] {
-            let out = &mut row_out[r * (D + 1)..(r + 1) * (D + 1)];
-            finish_tile_row::<D>(xi, a, aw, &cs, padded, beta, out, &mut coltail, symmetric);
-        }
-    }
-    for (r, xi) in xi_rows.chunks_exact(D).enumerate().skip(2 * pairs) {
-        let mut xs = [_mm256_setzero_pd(); D];
-        for k in 0..D {
-            xs[k] = _mm256_set1_pd(xi[k]);
-        }
-        let mut a = [_mm256_setzero_pd(); D];
-        let mut aw = _mm256_setzero_pd();
-        for b in 0..blocks {
-            let j = 4 * b;
-            let mut c = [_mm256_setzero_pd(); D];
-            for k in 0..D {
-                let chunk: &[f64; 4] = cs[k][j..j + 4].try_into().unwrap();
-                // SAFETY: `chunk` holds 4 contiguous f64.
-                c[k] = unsafe { _mm256_loadu_pd(chunk.as_ptr()) };
-            }
-            let mut dot = _mm256_fmadd_pd(xs[0], c[0], _mm256_setzero_pd());
-            for k in 1..D {
-                dot = _mm256_fmadd_pd(xs[k], c[k], dot);
-            }
-            let w = exp_avx2(_mm256_mul_pd(vb, _mm256_sub_pd(dot, one)));
-            for k in 0..D {
-                a[k] = _mm256_fmadd_pd(w, c[k], a[k]);
-            }
-            aw = _mm256_add_pd(aw, w);
-            if symmetric {
-                for k in 0..=D {
-                    let slot: &mut [f64; 4] = (&mut colacc[k * padded + j..k * padded + j + 4])
-                        .try_into()
-                        .unwrap();
-                    // SAFETY: `slot` holds 4 contiguous f64.
-                    unsafe {
-                        let cur = _mm256_loadu_pd(slot.as_ptr());
-                        let upd = if k < D {
-                            _mm256_fmadd_pd(w, xs[k], cur)
-                        } else {
-                            _mm256_add_pd(cur, w)
-                        };
-                        _mm256_storeu_pd(slot.as_mut_ptr(), upd);
-                    }
-                }
-            }
-        }
-        let out = &mut row_out[r * (D + 1)..(r + 1) * (D + 1)];
-        finish_tile_row::<D>(xi, a, aw, &cs, padded, beta, out, &mut coltail, symmetric);
-    }
-    if symmetric {
-        for j in 0..padded {
-            for k in 0..=D {
-                col_out[j * (D + 1) + k] += colacc[k * padded + j];
-            }
-        }
-        for j in padded..nj {
-            for k in 0..=D {
-                col_out[j * (D + 1) + k] += coltail[(j - padded) * (D + 1) + k];
-            }
+    let tc = TileCols::<D> {
+        plain: std::array::from_fn(|k| &cols.plain[k][j0..j1]),
+        scaled: std::array::from_fn(|k| &cols.scaled[k][j0..j1]),
+        b: cols.b,
+    };
+    // z >= -2b (up to rounding): the clamp of the exponential is needed only for large beta.
+    let clamped = 2.0 * cols.b + 1.0 >= -super::fastexp::CLAMP;
+    // SAFETY: only called after has_avx2_fma() (see `symmetric_sums`).
+    unsafe {
+        match (symmetric, clamped) {
+            (true, true) => tile_sums_avx2::<D, true, true>(x, &tc, row_out, col_out),
+            (true, false) => tile_sums_avx2::<D, true, false>(x, &tc, row_out, col_out),
+            (false, true) => tile_sums_avx2::<D, false, true>(x, &tc, row_out, col_out),
+            (false, false) => tile_sums_avx2::<D, false, false>(x, &tc, row_out, col_out),
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-type TileFn = fn(&[f64], &[&[f64]], f64, &mut [f64], &mut [f64], bool);
+type TileFn = fn(&[f64], &Columns, (usize, usize), &mut [f64], &mut [f64], bool);
 
 /// Symmetric tiled exact sums (AVX2 + FMA, `d <= 4`): each pair `w_ij = w_ji` is evaluated once.
-/// Returns per-row `[sum_j w_ij x_j (d values), sum_j w_ij]`. The contribution of block `J`
-/// to the rows of block `I` is stored separately and the blocks are added in the order
-/// `J = 0, 1, ...`, so results do not depend on the thread count.
+/// Returns per-row `[sum_j w_ij x_j (d values), sum_j w_ij]`.
+///
+/// The tiles `(I, J)`, `I <= J`, are processed in rounds `r = J - I = 0, 1, ...`; within a round
+/// the tiles run in parallel. Block `I` receives, in round `r`, first the row part of tile
+/// `(I, I + r)` (added in place by that tile) and then the column part of tile `(I - r, I)`
+/// (kept in a buffer and added after the round). This order is fixed, so results do not depend
+/// on the thread count, and the memory beyond the output is one `N x (d + 1)` buffer.
 #[cfg(target_arch = "x86_64")]
-fn symmetric_sums(x: &[f64], cols: &[Vec<f64>], dim: usize, beta: f64) -> Vec<f64> {
+fn symmetric_sums(x: &[f64], cols: &Columns, dim: usize) -> Vec<f64> {
+    assert!(has_avx2_fma() && (2..=4).contains(&dim));
     let n = x.len() / dim;
     let nb = n.div_ceil(TILE);
     let w = dim + 1;
-    // SAFETY (closures): only used after has_avx2_fma().
     let tile: TileFn = match dim {
-        2 => |a, b, c, d, e, f| unsafe { tile_sums_avx2::<2>(a, b, c, d, e, f) },
-        3 => |a, b, c, d, e, f| unsafe { tile_sums_avx2::<3>(a, b, c, d, e, f) },
-        _ => |a, b, c, d, e, f| unsafe { tile_sums_avx2::<4>(a, b, c, d, e, f) },
+        2 => tile_sums::<2>,
+        3 => tile_sums::<3>,
+        _ => tile_sums::<4>,
     };
     let range = |b: usize| (b * TILE, ((b + 1) * TILE).min(n));
-    let pairs: Vec<(usize, usize)> = (0..nb).flat_map(|i| (i..nb).map(move |j| (i, j))).collect();
-    let parts: Vec<(Vec<f64>, Vec<f64>)> = pairs
-        .par_iter()
-        .map(|&(bi, bj)| {
-            let (i0, i1) = range(bi);
-            let (j0, j1) = range(bj);
-            let colrefs: Vec<&[f64]> = cols.iter().map(|c| &c[j0..j1]).collect();
-            let mut rows = vec![0.0; (i1 - i0) * w];
-            let mut colsum = vec![0.0; if bi == bj { 0 } else { (j1 - j0) * w }];
-            tile(
-                &x[i0 * dim..i1 * dim],
-                &colrefs,
-                beta,
-                &mut rows,
-                &mut colsum,
-                bi != bj,
-            );
-            (rows, colsum)
-        })
-        .collect();
-    // Position of the pair (i, j), i <= j, in `pairs`.
-    let offsets: Vec<usize> = (0..nb)
-        .scan(0, |acc, i| {
-            let o = *acc;
-            *acc += nb - i;
-            Some(o)
-        })
-        .collect();
-    let index = |i: usize, j: usize| offsets[i] + (j - i);
     let mut out = vec![0.0; n * w];
-    out.par_chunks_mut(TILE * w)
-        .enumerate()
-        .for_each(|(bi, o)| {
-            for bj in 0..nb {
-                let part = if bj >= bi {
-                    &parts[index(bi, bj)].0
-                } else {
-                    &parts[index(bj, bi)].1
-                };
-                for (a, b) in o.iter_mut().zip(part) {
-                    *a += b;
-                }
-            }
-        });
+    let mut colpart = vec![0.0; n * w];
+    for r in 0..nb {
+        out.par_chunks_mut(TILE * w)
+            .zip(colpart.par_chunks_mut(TILE * w))
+            .enumerate()
+            .take(nb - r)
+            .for_each(|(bi, (rows, colsum))| {
+                let (i0, i1) = range(bi);
+                let (j0, j1) = range(bi + r);
+                let colsum = &mut colsum[..if r == 0 { 0 } else { (j1 - j0) * w }];
+                colsum.fill(0.0);
+                tile(&x[i0 * dim..i1 * dim], cols, (j0, j1), rows, colsum, r > 0);
+            });
+        if r > 0 {
+            // The column part of tile (J - r, J) sits in chunk J - r of `colpart`.
+            out.par_chunks_mut(TILE * w)
+                .enumerate()
+                .skip(r)
+                .for_each(|(bj, o)| {
+                    let start = (bj - r) * TILE * w;
+                    let part = &colpart[start..start + o.len()];
+                    for (a, b) in o.iter_mut().zip(part) {
+                        *a += b;
+                    }
+                });
+        }
+    }
     out
 }
 
-/// Transpose row-major `N x d` coordinates into `d` columns of length `N`.
-fn columns(x: &[f64], dim: usize) -> Vec<Vec<f64>> {
-    let n = x.len() / dim;
-    let mut cols = vec![vec![0.0; n]; dim];
-    for (i, row) in x.chunks_exact(dim).enumerate() {
-        for k in 0..dim {
-            cols[k][i] = row[k];
-        }
-    }
-    cols
+/// Per-row sums `[sum_j w_ij x_j (d values), sum_j w_ij]`, one row kernel call per token.
+fn row_by_row_sums(x: &[f64], cols: &Columns, dim: usize, portable: bool) -> Vec<f64> {
+    let kernel = select_row_kernel(dim, portable);
+    let w = dim + 1;
+    let mut sums = vec![0.0; x.len() / dim * w];
+    sums.par_chunks_mut(w * ROWS_PER_TASK)
+        .zip(x.par_chunks(dim * ROWS_PER_TASK))
+        .for_each(|(out, rows)| {
+            for (o, xi) in out.chunks_exact_mut(w).zip(rows.chunks_exact(dim)) {
+                o[dim] = kernel(xi, cols, &mut o[..dim]);
+            }
+        });
+    sums
 }
 
 /// Velocities from per-row sums `[sum_j w_ij x_j, sum_j w_ij]`; returns the mean kernel.
-#[cfg(target_arch = "x86_64")]
 fn finish_rows(x: &[f64], sums: &[f64], d: usize, model: Model, v: &mut [f64]) -> f64 {
     let n = x.len() / d;
     let w = d + 1;
@@ -588,45 +587,15 @@ impl VelocityField for ExactField {
 
     fn evaluate(&self, x: &[f64], v: &mut [f64]) -> f64 {
         let d = self.dim;
-        let n = x.len() / d;
-        let cols = columns(x, d);
+        let cols = Columns::new(x, d, self.beta);
         #[cfg(target_arch = "x86_64")]
         {
-            if d <= 4 && n >= 2 * TILE && has_avx2_fma() {
-                let sums = symmetric_sums(x, &cols, d, self.beta);
+            if d <= 4 && !self.portable && has_avx2_fma() {
+                let sums = symmetric_sums(x, &cols, d);
                 return finish_rows(x, &sums, d, self.model, v);
             }
         }
-        let col_refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
-        let kernel = select_kernel(d);
-        let beta = self.beta;
-        let model = self.model;
-        let mut weight_sums = vec![0.0; n];
-        v.par_chunks_mut(d * ROWS_PER_TASK)
-            .zip(weight_sums.par_chunks_mut(ROWS_PER_TASK))
-            .enumerate()
-            .for_each(|(task, (vrows, wrows))| {
-                let mut acc = vec![0.0; d];
-                for (r, (vi, wi)) in vrows.chunks_exact_mut(d).zip(wrows.iter_mut()).enumerate() {
-                    let i = task * ROWS_PER_TASK + r;
-                    let xi = &x[i * d..(i + 1) * d];
-                    let sw = kernel(xi, &col_refs, beta, &mut acc);
-                    *wi = sw;
-                    let scale = match model {
-                        Model::Usa => 1.0 / n as f64,
-                        Model::Sa => 1.0 / sw,
-                    };
-                    let mut radial = 0.0;
-                    for k in 0..d {
-                        acc[k] *= scale;
-                        radial += acc[k] * xi[k];
-                    }
-                    for k in 0..d {
-                        vi[k] = acc[k] - radial * xi[k];
-                    }
-                }
-            });
-        let total: f64 = weight_sums.iter().sum();
-        total / (n as f64 * n as f64)
+        let sums = row_by_row_sums(x, &cols, d, self.portable);
+        finish_rows(x, &sums, d, self.model, v)
     }
 }
