@@ -76,14 +76,18 @@ fn clustered(n: usize, dim: usize, k: usize, width: f64, seed: u64) -> Vec<f64> 
 #[test]
 fn exact_summation_matches_naive_reference() {
     // With AVX2 + FMA and d <= 4: N = 203 is one ragged tile, N = 1101 five tiles (the last
-    // ragged) in the symmetric scheme; d = 5 and the portable path sum row by row.
+    // ragged) in the symmetric scheme. d > 4 and the portable path sum row by row; with AVX2 in
+    // blocks of 4 tokens (N mod 4 = 3 left for the tail) and chunks of coordinates 8 at a time:
+    // d = 5 (one chunk of 5), d = 11 (8 + 3), d = 16 at N = 1101 (several chunks of blocks).
     for (dim, n) in [
         (2usize, 203usize),
         (3, 203),
         (5, 203),
+        (11, 203),
         (2, 1101),
         (3, 1101),
         (4, 1101),
+        (16, 1101),
     ] {
         for model in [Model::Usa, Model::Sa] {
             for beta in [0.5, 9.0, 300.0] {
