@@ -154,16 +154,18 @@ pub fn build_velocity_field(
         }
         return Ok(exact());
     }
-    // Cost model in nanoseconds, calibrated on the benchmarks (README.md, "Benchmarks" under the particle simulator): exact
-    // ~2.6 N^2 d/3, fast circle ~3 N (K+1), fast sphere ~1.7 N (L+1)^2.
+    // Cost model in nanoseconds on 2 cores, calibrated on the benchmarks (README.md,
+    // "Benchmarks" under the particle simulator): exact ~0.4 N^2 (d = 2, 3; the symmetric
+    // kernel is bound by the one exponential per pair), fast circle ~1.0 N (K+1), fast sphere
+    // ~0.5 N (L+1)^2.
     let nf = n as f64;
     let lf = degree as f64 + 1.0;
     let fast_cost = if dim == 2 {
-        3.0 * nf * lf
+        1.0 * nf * lf
     } else {
-        1.7 * nf * lf * lf
+        0.5 * nf * lf * lf
     };
-    let exact_cost = 2.6 * nf * nf * dim as f64 / 3.0;
+    let exact_cost = 0.4 * nf * nf;
     if method == Method::Auto && exact_cost <= fast_cost {
         return Ok(exact());
     }
