@@ -147,8 +147,15 @@ fn exact_summation_never_overflows_at_large_beta() {
 
 #[test]
 fn exact_summation_is_independent_of_thread_count() {
-    let x = TokenState::uniform(1000, 3, 11, 0).x;
-    let field = ExactField::new(3, 9.0, Model::Sa);
+    // d = 3: symmetric tiles (beta = 9 unclamped, 1000 clamped); d = 8: packed row kernel.
+    for (dim, beta) in [(3usize, 9.0), (3, 1000.0), (8, 9.0)] {
+        thread_independence(dim, beta);
+    }
+}
+
+fn thread_independence(dim: usize, beta: f64) {
+    let x = TokenState::uniform(1000, dim, 11, 0).x;
+    let field = ExactField::new(dim, beta, Model::Sa);
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

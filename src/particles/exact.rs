@@ -4,21 +4,25 @@
 //! USA: `dx_i/dtau = P_{x_i}((1/N) sum_j w_ij x_j)`; SA: `dx_i/dt = P_{x_i}(sum_j w_ij x_j / sum_j w_ij)`.
 //!
 //! The weight is evaluated as `w_ij = 2^z` (see [`super::fastexp`]) with
-//! `z = b (<x_i, x_j> - 1)`, `b = beta log2(e)`, computed as the multiply-add chain
-//! `z = x_i[d-1] s_j[d-1] + (... + (x_i[0] s_j[0] - b))` over the scaled columns `s_j = b x_j`.
-//! Its rounding error is a few `b eps` absolute, the same order as the error of
-//! `beta (fl(<x_i, x_j>) - 1)`, so the relative error of `w_ij` is a few `beta eps` for either
-//! form (the 2-ulp exponential adds `4e-16`).
+//! `z = b (<x_i, x_j> - 1)`, `b = beta log2(e)`, computed by multiply-adds over pre-scaled
+//! coordinates: the chain `z = x_i[d-1] s_j[d-1] + (... + (x_i[0] s_j[0] - b))` with `s_j = b x_j`
+//! (tiles and portable kernels), or four interleaved partial sums of `(b x_i[k]) x_j[k]` (the
+//! AVX2 kernel for `d > 4`). The rounding error is a few `b eps` absolute, the same order as the
+//! error of `beta (fl(<x_i, x_j>) - 1)`, so the relative error of `w_ij` is a few `beta eps`
+//! either way (the exponential itself adds at most 1.5 ulp).
 //!
-//! Every output row is its own sum over `j` in a fixed order (lanes of four combined in a fixed
-//! order, then the tail), so the result is bit-for-bit independent of the number of threads. The
-//! coordinates are transposed to columns once per call so the inner loops stream contiguous
-//! memory. With AVX2 + FMA and `d <= 4` the sum is symmetric and tiled: each pair `(i, j)` is
-//! evaluated once for both rows, in `TILE x TILE` blocks; within a block, the weights of two rows
-//! are computed into a buffer first and accumulated in a second pass, which keeps the long
-//! dependency chain of the exponential out of the accumulation loop. Otherwise each row is summed
-//! on its own (portable code, or AVX2 + FMA auto-vectorised for `d > 4`; see
-//! [`super::fastexp::madd`]).
+//! Results are bit-for-bit independent of the number of threads: every sum runs in a fixed
+//! order that does not depend on the scheduling. Three kernels:
+//!
+//! - AVX2 + FMA, `d <= 4`: symmetric tiles of `TILE x TILE` tokens, each pair evaluated once for
+//!   both rows. Two rows at a time, the weights are computed into a buffer (software-pipelined)
+//!   and accumulated into the row and column sums in a second pass, which keeps the long
+//!   dependency chain of the exponential out of the accumulation loop. Tiles run in rounds
+//!   `J - I = 0, 1, ...` whose contributions are added in a fixed order (see `symmetric_sums`).
+//! - AVX2 + FMA, `d > 4`: each row against the tokens packed in blocks of 4 (one stream), weights
+//!   of a chunk first, then the sums eight coordinates at a time in registers.
+//! - portable (no AVX2 + FMA, `ATTNFLOW_PORTABLE`, or [`ExactField::portable`]): each row against
+//!   the coordinate columns, lanes of four combined in a fixed order, then the tail.
 
 // Index loops over fixed-width lanes are written out so that they vectorise.
 #![allow(clippy::needless_range_loop)]
@@ -48,7 +52,8 @@ pub struct ExactField {
 }
 
 impl ExactField {
-    /// Exact summation for tokens on `S^{dim-1}`.
+    /// Exact summation for tokens on `S^{dim-1}`; `beta` must be positive and finite (the
+    /// command line checks it; the weights assume `z <= 0` up to rounding).
     pub fn new(dim: usize, beta: f64, model: Model) -> Self {
         ExactField {
             dim,
@@ -259,8 +264,8 @@ impl<'a> Packed<'a> {
 }
 
 /// At most this many blocks of 4 tokens per chunk of the packed row kernel (weights buffered
-/// per chunk), and at most `CHUNK_BYTES` of token data per chunk (so that pass 2 re-reads the
-/// chunk from the L1 cache).
+/// per chunk), and at most `CHUNK_BYTES` of token data per chunk when `d <= 512` (so that pass 2
+/// re-reads the chunk from the L1 cache; always at least one block).
 #[cfg(target_arch = "x86_64")]
 const CHUNK_BLOCKS: usize = 64;
 #[cfg(target_arch = "x86_64")]
@@ -293,7 +298,7 @@ fn accumulate_packed<const KN: usize>(
 }
 
 /// AVX2 + FMA row kernel for any `d` (used for `d > 4`) on [`Packed`] tokens: per chunk of
-/// blocks (at most `CHUNK_BLOCKS`, at most `CHUNK_BYTES`), pass 1 forms `z` (four interleaved partial sums over the coordinates
+/// blocks (see `CHUNK_BLOCKS`), pass 1 forms `z` (four interleaved partial sums over the coordinates
 /// of the scaled row `b x_i`) and the weights, pass 2 accumulates `w_ij x_j` eight coordinates at
 /// a time with the accumulators in registers. Sums over `j` in block order, then the tail.
 #[cfg(target_arch = "x86_64")]
