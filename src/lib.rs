@@ -17,6 +17,7 @@
 //! - [`io`]: atomic writes, `.npy`, CSV and JSON outputs.
 
 pub mod analysis;
+pub mod butcher;
 pub mod compare;
 pub mod error;
 pub mod io;

@@ -39,8 +39,8 @@
 
 use crate::error::{Error, Result};
 use crate::model::{Model, TimeUnit};
-use crate::special::bessel::dd::{Dd, DdExp, LN_SQRT_PI};
 use crate::special::bessel::{bessel_i_ratio, ln_bessel_i_dd, ln_bessel_i_orders_dd};
+use crate::special::dd::{Dd, DdExp, LN_SQRT_PI};
 
 /// Largest degree `l` supported by the linear theory.
 pub const MAX_DEGREE: usize = 2000;

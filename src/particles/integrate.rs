@@ -15,6 +15,7 @@
 //! reported as NaN).
 
 use super::velocity::VelocityField;
+use crate::butcher::dopri5::{A as DP_A, B as DP_B, B_HAT as DP_BSTAR};
 use rayon::prelude::*;
 
 /// How steps are chosen (sizes in the internal time unit).
@@ -62,57 +63,6 @@ pub struct Integrator<'f> {
     tmp: Vec<f64>,
     trial: Vec<f64>,
 }
-
-// Dormand–Prince 5(4) tableau.
-const DP_C: [f64; 7] = [0.0, 0.2, 0.3, 0.8, 8.0 / 9.0, 1.0, 1.0];
-const DP_A: [[f64; 6]; 7] = [
-    [0.0; 6],
-    [0.2, 0.0, 0.0, 0.0, 0.0, 0.0],
-    [3.0 / 40.0, 9.0 / 40.0, 0.0, 0.0, 0.0, 0.0],
-    [44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0, 0.0, 0.0, 0.0],
-    [
-        19372.0 / 6561.0,
-        -25360.0 / 2187.0,
-        64448.0 / 6561.0,
-        -212.0 / 729.0,
-        0.0,
-        0.0,
-    ],
-    [
-        9017.0 / 3168.0,
-        -355.0 / 33.0,
-        46732.0 / 5247.0,
-        49.0 / 176.0,
-        -5103.0 / 18656.0,
-        0.0,
-    ],
-    [
-        35.0 / 384.0,
-        0.0,
-        500.0 / 1113.0,
-        125.0 / 192.0,
-        -2187.0 / 6784.0,
-        11.0 / 84.0,
-    ],
-];
-const DP_B: [f64; 7] = [
-    35.0 / 384.0,
-    0.0,
-    500.0 / 1113.0,
-    125.0 / 192.0,
-    -2187.0 / 6784.0,
-    11.0 / 84.0,
-    0.0,
-];
-const DP_BSTAR: [f64; 7] = [
-    5179.0 / 57600.0,
-    0.0,
-    7571.0 / 16695.0,
-    393.0 / 640.0,
-    -92097.0 / 339200.0,
-    187.0 / 2100.0,
-    1.0 / 40.0,
-];
 
 const PAR_MIN: usize = 1 << 15;
 
@@ -281,7 +231,6 @@ impl<'f> Integrator<'f> {
                 field.evaluate(&self.tmp, &mut rest[0]);
                 speeds[s] = mean_speed2(&rest[0], d);
             }
-            let _ = DP_C;
             combine(
                 &mut self.trial,
                 &self.x,

@@ -47,51 +47,19 @@ impl Tableau {
         }
     }
 
-    /// Dormand–Prince 5(4): fifth-order solution, fourth-order embedded estimate, FSAL.
+    /// Dormand–Prince 5(4): fifth-order solution, fourth-order embedded estimate, FSAL
+    /// ([`crate::butcher::dopri5`]).
     pub fn dormand_prince() -> Self {
-        let b = vec![
-            35.0 / 384.0,
-            0.0,
-            500.0 / 1113.0,
-            125.0 / 192.0,
-            -2187.0 / 6784.0,
-            11.0 / 84.0,
-            0.0,
-        ];
-        let bhat = [
-            5179.0 / 57600.0,
-            0.0,
-            7571.0 / 16695.0,
-            393.0 / 640.0,
-            -92097.0 / 339200.0,
-            187.0 / 2100.0,
-            1.0 / 40.0,
-        ];
+        use crate::butcher::dopri5::{A, B, B_HAT, C};
         Tableau {
             name: "dopri5",
-            c: vec![0.0, 0.2, 0.3, 0.8, 8.0 / 9.0, 1.0, 1.0],
-            a: vec![
-                vec![],
-                vec![0.2],
-                vec![3.0 / 40.0, 9.0 / 40.0],
-                vec![44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0],
-                vec![
-                    19372.0 / 6561.0,
-                    -25360.0 / 2187.0,
-                    64448.0 / 6561.0,
-                    -212.0 / 729.0,
-                ],
-                vec![
-                    9017.0 / 3168.0,
-                    -355.0 / 33.0,
-                    46732.0 / 5247.0,
-                    49.0 / 176.0,
-                    -5103.0 / 18656.0,
-                ],
-                b[..6].to_vec(),
-            ],
-            error_weights: Some(b.iter().zip(&bhat).map(|(x, y)| x - y).collect()),
-            b,
+            c: C.to_vec(),
+            a: A.iter()
+                .enumerate()
+                .map(|(i, row)| row[..i].to_vec())
+                .collect(),
+            b: B.to_vec(),
+            error_weights: Some(B.iter().zip(&B_HAT).map(|(x, y)| x - y).collect()),
             order: 5,
             fsal: true,
         }

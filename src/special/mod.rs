@@ -2,6 +2,7 @@
 //! Gegenbauer polynomials, and Gauss quadrature rules.
 
 pub mod bessel;
+pub(crate) mod dd;
 pub mod funk_hecke;
 pub mod gegenbauer;
 pub mod legendre;

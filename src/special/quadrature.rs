@@ -272,97 +272,7 @@ fn last_pair(n: usize, a: f64, v: Var) -> (f64, f64) {
     (ldexp(pn, en - em), pm)
 }
 
-/// Double-double arithmetic (`hi + lo`, about 32 digits) for the weight evaluation; Dekker's
-/// splitting, no FMA needed.
-mod dd {
-    #[derive(Clone, Copy, Debug)]
-    pub struct Dd {
-        pub hi: f64,
-        pub lo: f64,
-    }
-
-    #[inline]
-    fn two_sum(a: f64, b: f64) -> (f64, f64) {
-        let s = a + b;
-        let bb = s - a;
-        (s, (a - (s - bb)) + (b - bb))
-    }
-
-    #[inline]
-    fn quick_two_sum(a: f64, b: f64) -> (f64, f64) {
-        let s = a + b;
-        (s, b - (s - a))
-    }
-
-    #[inline]
-    fn split(a: f64) -> (f64, f64) {
-        let t = 134_217_729.0 * a; // 2^27 + 1
-        let hi = t - (t - a);
-        (hi, a - hi)
-    }
-
-    #[inline]
-    fn two_prod(a: f64, b: f64) -> (f64, f64) {
-        let p = a * b;
-        let (ah, al) = split(a);
-        let (bh, bl) = split(b);
-        (p, ((ah * bh - p) + ah * bl + al * bh) + al * bl)
-    }
-
-    impl Dd {
-        pub fn from(x: f64) -> Dd {
-            Dd { hi: x, lo: 0.0 }
-        }
-        /// `a - b` exactly, as a double-double.
-        pub fn diff(a: f64, b: f64) -> Dd {
-            let (hi, lo) = two_sum(a, -b);
-            Dd { hi, lo }
-        }
-        pub fn add(self, o: Dd) -> Dd {
-            let (s, e) = two_sum(self.hi, o.hi);
-            let (t, f) = two_sum(self.lo, o.lo);
-            let (s, e) = quick_two_sum(s, e + t);
-            let (hi, lo) = quick_two_sum(s, e + f);
-            Dd { hi, lo }
-        }
-        pub fn neg(self) -> Dd {
-            Dd {
-                hi: -self.hi,
-                lo: -self.lo,
-            }
-        }
-        pub fn mul(self, o: Dd) -> Dd {
-            let (p, e) = two_prod(self.hi, o.hi);
-            let (hi, lo) = quick_two_sum(p, e + (self.hi * o.lo + self.lo * o.hi));
-            Dd { hi, lo }
-        }
-        pub fn div(self, o: Dd) -> Dd {
-            let q1 = self.hi / o.hi;
-            let r = self.add(o.mul(Dd::from(q1)).neg());
-            let q2 = r.hi / o.hi;
-            let r = r.add(o.mul(Dd::from(q2)).neg());
-            let q3 = r.hi / o.hi;
-            let (hi, lo) = quick_two_sum(q1, q2);
-            Dd { hi, lo }.add(Dd::from(q3))
-        }
-        pub fn sqrt(self) -> Dd {
-            let x = self.hi.sqrt();
-            // one Newton step: x + (self - x^2) / (2x)
-            let r = self.add(Dd::from(x).mul(Dd::from(x)).neg());
-            let (hi, lo) = quick_two_sum(x, r.hi / (2.0 * x));
-            Dd { hi, lo }
-        }
-        pub fn scale(self, f: f64) -> Dd {
-            // f a power of two: exact
-            Dd {
-                hi: self.hi * f,
-                lo: self.lo * f,
-            }
-        }
-    }
-}
-
-use dd::Dd;
+use super::dd::Dd;
 
 /// Coefficients of the orthonormal recurrence for the probability weight
 /// `c (1 - t^2)^{a - 1/2}`: `p_{k+1} = (x p_k - b_k p_{k-1}) / b_{k+1}`, `p_0 = 1`, returned as
@@ -431,11 +341,11 @@ fn refine_node_and_weight(coef: &[(Dd, Dd)], v: Var) -> (f64, f64, f64) {
         }
         if p1.hi.abs() > 1e150 || p0.hi.abs() > 1e150 || q1.abs() > 1e150 {
             let f = 2f64.powi(-500);
-            p0 = p0.scale(f);
-            p1 = p1.scale(f);
+            p0 = p0.ldexp(-500);
+            p1 = p1.ldexp(-500);
             q0 *= f;
             q1 *= f;
-            sum = sum.scale(f * f);
+            sum = sum.ldexp(-1000);
             dsum *= f * f;
             e += 500;
         }

@@ -10,13 +10,13 @@
 //! `t Z_l = b_{l+1} Z_{l+1} + b_l Z_{l-1}`, `b_1^2 = 1/(2(1+a))`,
 //! `b_k^2 = k(k+2a-1)/(4(k+a)(k+a-1))`.
 //!
-//! Grid: `n = ceil((3L+1)/2)` Gauss–Gegenbauer nodes (3/2 rule) from
-//! [`crate::special::gauss_gegenbauer`], polished by Newton's method on `Z_n`, with weights
-//! recomputed by the Christoffel formula `w_i = 1 / sum_{k<n} Z_k(t_i)^2` (which sums to 1).
+//! Grid: `n = ceil((3L+1)/2)` Gauss–Gegenbauer nodes (3/2 rule) with probability weights
+//! (summing to 1) from [`crate::special::sphere_zonal_rule`], which already delivers nodes and
+//! weights to full double precision.
 //! Coefficient `l` multiplies `Z_l`; the power of degree `l` is `C_l = f_l^2`.
 
 use super::{Basis, Geometry};
-use crate::special::gauss_gegenbauer;
+use crate::special::sphere_zonal_rule;
 
 /// Zonal harmonic basis on `S^{d-1}` up to degree `L` with its Gauss–Gegenbauer grid.
 pub struct ZonalBasis {
@@ -75,23 +75,8 @@ impl ZonalBasis {
         assert!(dim >= 2 && n > lmax, "ZonalBasis: dim >= 2 and n > lmax");
         let a = (dim as f64 - 2.0) / 2.0;
         let b = recurrence(n + 1, a);
-        let q = gauss_gegenbauer(n, a);
-        let mut col = vec![0.0; n];
-        let mut nodes = q.nodes;
-        let mut weights = vec![0.0; n];
-        for (t, w) in nodes.iter_mut().zip(weights.iter_mut()) {
-            for _ in 0..3 {
-                let (p, dp) = zonal_column(&b, *t, &mut col);
-                if dp != 0.0 && dp.is_finite() {
-                    let step = p / dp;
-                    if step.abs() < 1e-3 {
-                        *t -= step;
-                    }
-                }
-            }
-            zonal_column(&b, *t, &mut col);
-            *w = 1.0 / col.iter().map(|v| v * v).sum::<f64>();
-        }
+        let q = sphere_zonal_rule(n, dim);
+        let (nodes, weights) = (q.nodes, q.weights);
         let mut table = vec![0.0; (lmax + 1) * n];
         let mut weighted = vec![0.0; (lmax + 1) * n];
         let mut col = vec![0.0; lmax + 1];
