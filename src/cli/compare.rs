@@ -293,15 +293,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         }
         Experiment::Clusters(a) => {
             let s = setup(&a.common, a.n, a.seeds, 1)?;
-            let b0 = check_beta_named("beta-min", a.beta_min)?;
-            let b1 = check_beta_named("beta-max", a.beta_max)?;
-            if b0 >= b1 {
-                return Err(attnflow::Error::parameter(
-                    "beta-max",
-                    b1,
-                    format!("a value greater than --beta-min {b0}"),
-                ));
-            }
+            let (b0, b1) = super::linear::check_beta_range(a.beta_min, a.beta_max)?;
             let points = check_count("points", a.points, 2, 1000)?;
             let betas = super::linear::log_grid(b0, b1, points);
             compare::clusters_sweep::run(&s, &betas, &a.common.out)?;
@@ -333,15 +325,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
                 .iter()
                 .map(|&d| check_dim(d))
                 .collect::<Result<Vec<usize>>>()?;
-            let b0 = check_beta_named("beta-min", a.beta_min)?;
-            let b1 = check_beta_named("beta-max", a.beta_max)?;
-            if b0 >= b1 {
-                return Err(attnflow::Error::parameter(
-                    "beta-max",
-                    b1,
-                    format!("a value greater than --beta-min {b0}"),
-                ));
-            }
+            let (b0, b1) = super::linear::check_beta_range(a.beta_min, a.beta_max)?;
             let nb = check_count("betas", a.betas, 2, 10_000)?;
             let p = compare::phase::PhaseSetup {
                 dims,

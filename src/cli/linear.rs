@@ -77,6 +77,20 @@ pub fn check_beta_named(name: &'static str, beta: f64) -> Result<f64> {
     })
 }
 
+/// Validate `--beta-min B0 --beta-max B1`: both valid inverse temperatures and `B0 < B1`.
+pub fn check_beta_range(b0: f64, b1: f64) -> Result<(f64, f64)> {
+    let b0 = check_beta_named("beta-min", b0)?;
+    let b1 = check_beta_named("beta-max", b1)?;
+    if b0 >= b1 {
+        return Err(Error::parameter(
+            "beta-max",
+            b1,
+            format!("a value greater than --beta-min {b0}"),
+        ));
+    }
+    Ok((b0, b1))
+}
+
 /// One row of the `linear` output.
 #[derive(Serialize)]
 struct ModeRow {
@@ -225,15 +239,7 @@ pub fn run_dominant(args: &DominantArgs) -> Result<()> {
     let betas = match (args.beta, args.beta_min, args.beta_max) {
         (Some(b), _, _) => vec![check_beta_named("beta", b)?],
         (None, Some(b0), Some(b1)) => {
-            let b0 = check_beta_named("beta-min", b0)?;
-            let b1 = check_beta_named("beta-max", b1)?;
-            if b0 >= b1 {
-                return Err(Error::parameter(
-                    "beta-max",
-                    b1,
-                    format!("a value greater than --beta-min {b0}"),
-                ));
-            }
+            let (b0, b1) = check_beta_range(b0, b1)?;
             if !(2..=MAX_POINTS as i64).contains(&args.points) {
                 return Err(Error::parameter(
                     "points",

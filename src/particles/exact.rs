@@ -97,6 +97,12 @@ impl Columns {
     }
 }
 
+/// Whether exponents `z = b (<x_i, x_j> - 1) >= -2b` (up to rounding) can fall below the clamp
+/// of the exponential, i.e. whether the SIMD kernels need their clamped variant.
+fn needs_clamp(b: f64) -> bool {
+    2.0 * b + 1.0 >= -super::fastexp::CLAMP
+}
+
 /// `z = b (<x_i, x_j> - 1)` as the multiply-add chain of the module documentation, from the row
 /// `xi` and the scaled column entries `s(k) = b x_j[k]`.
 #[inline(always)]
@@ -228,6 +234,18 @@ fn select_row_kernel(dim: usize) -> RowSums {
         4 => row_sums_fixed::<4, false>,
         _ => row_sums_dyn::<false>,
     }
+}
+
+/// `((v0 + v1) + v2) + v3`, the fixed order in which the lanes of a vector accumulator are
+/// combined.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn lane_sum(v: std::arch::x86_64::__m256d) -> f64 {
+    let mut lanes = [0.0f64; 4];
+    // SAFETY: `lanes` holds 4 f64.
+    unsafe { std::arch::x86_64::_mm256_storeu_pd(lanes.as_mut_ptr(), v) };
+    ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3]
 }
 
 /// Tokens in blocks of 4 for the AVX2 row kernel of any `d`: block `q` holds, for each
@@ -371,15 +389,10 @@ fn row_sums_packed_avx2<const CLAMPED: bool>(xi: &[f64], p: &Packed, out: &mut [
             _ => {}
         }
     }
-    let mut lanes = [0.0f64; 4];
     for k in 0..d {
-        // SAFETY: `lanes` holds 4 f64.
-        unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), acc[k]) };
-        out[k] = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+        out[k] = lane_sum(acc[k]);
     }
-    // SAFETY: as above.
-    unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), aw) };
-    let mut sw = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+    let mut sw = lane_sum(aw);
     for xj in p.x.chunks_exact(d).skip(4 * nblocks) {
         let w = exp2_nonpositive::<true>(exponent::<true>(&bx, |k| xj[k], p.b));
         for k in 0..d {
@@ -395,26 +408,15 @@ fn row_sums_packed_avx2<const CLAMPED: bool>(xi: &[f64], p: &Packed, out: &mut [
 fn packed_sums(x: &[f64], dim: usize, beta: f64) -> Vec<f64> {
     assert!(has_avx2_fma());
     let p = Packed::new(x, dim, beta);
-    // z >= -2b (up to rounding): the clamp of the exponential is needed only for large beta.
-    let clamped = 2.0 * p.b + 1.0 >= -super::fastexp::CLAMP;
-    let w = dim + 1;
-    let mut sums = vec![0.0; x.len() / dim * w];
-    sums.par_chunks_mut(w * ROWS_PER_TASK)
-        .zip(x.par_chunks(dim * ROWS_PER_TASK))
-        .for_each(|(out, rows)| {
-            for (o, xi) in out.chunks_exact_mut(w).zip(rows.chunks_exact(dim)) {
-                let (acc, sw) = o.split_at_mut(dim);
-                // SAFETY: AVX2 + FMA detected (asserted above).
-                sw[0] = unsafe {
-                    if clamped {
-                        row_sums_packed_avx2::<true>(xi, &p, acc)
-                    } else {
-                        row_sums_packed_avx2::<false>(xi, &p, acc)
-                    }
-                };
-            }
-        });
-    sums
+    let clamped = needs_clamp(p.b);
+    // SAFETY: AVX2 + FMA detected (asserted above).
+    sums_by_row(x, dim, |xi, acc| unsafe {
+        if clamped {
+            row_sums_packed_avx2::<true>(xi, &p, acc)
+        } else {
+            row_sums_packed_avx2::<false>(xi, &p, acc)
+        }
+    })
 }
 
 /// The columns of one tile (block `J`, at most `TILE` tokens).
@@ -439,17 +441,11 @@ fn finish_tile_row<const D: usize, const SYM: bool>(
     out: &mut [f64],
     coltail: &mut [f64],
 ) {
-    use std::arch::x86_64::*;
     let nj = cols.plain[0].len();
-    let mut lanes = [0.0f64; 4];
     for k in 0..D {
-        // SAFETY: `lanes` holds 4 f64.
-        unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), a[k]) };
-        out[k] += ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+        out[k] += lane_sum(a[k]);
     }
-    // SAFETY: as above.
-    unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), aw) };
-    let mut sw = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+    let mut sw = lane_sum(aw);
     let mut tail = [0.0f64; D];
     for j in padded..nj {
         let w = exp2_nonpositive::<true>(exponent::<true>(xi, |k| cols.scaled[k][j], cols.b));
@@ -647,8 +643,7 @@ fn tile_sums<const D: usize>(
         scaled: std::array::from_fn(|k| &cols.scaled[k][j0..j1]),
         b: cols.b,
     };
-    // z >= -2b (up to rounding): the clamp of the exponential is needed only for large beta.
-    let clamped = 2.0 * cols.b + 1.0 >= -super::fastexp::CLAMP;
+    let clamped = needs_clamp(cols.b);
     // SAFETY: only called after has_avx2_fma() (see `symmetric_sums`).
     unsafe {
         match (symmetric, clamped) {
@@ -717,13 +712,19 @@ fn symmetric_sums(x: &[f64], cols: &Columns, dim: usize) -> Vec<f64> {
 /// Per-row sums `[sum_j w_ij x_j (d values), sum_j w_ij]` by the portable row kernels.
 fn row_by_row_sums(x: &[f64], cols: &Columns, dim: usize) -> Vec<f64> {
     let kernel = select_row_kernel(dim);
+    sums_by_row(x, dim, |xi, acc| kernel(xi, cols, acc))
+}
+
+/// Per-row sums `[sum_j w_ij x_j (d values), sum_j w_ij]`, rows in parallel tasks:
+/// `row(x_i, acc)` writes `sum_j w_ij x_j` into `acc` and returns `sum_j w_ij`.
+fn sums_by_row(x: &[f64], dim: usize, row: impl Fn(&[f64], &mut [f64]) -> f64 + Sync) -> Vec<f64> {
     let w = dim + 1;
     let mut sums = vec![0.0; x.len() / dim * w];
     sums.par_chunks_mut(w * ROWS_PER_TASK)
         .zip(x.par_chunks(dim * ROWS_PER_TASK))
         .for_each(|(out, rows)| {
             for (o, xi) in out.chunks_exact_mut(w).zip(rows.chunks_exact(dim)) {
-                o[dim] = kernel(xi, cols, &mut o[..dim]);
+                o[dim] = row(xi, &mut o[..dim]);
             }
         });
     sums
