@@ -1,6 +1,6 @@
 //! attnflow: self-attention as a system of interacting particles on the sphere `S^{d-1}`.
 //!
-//! Conventions (see `DESIGN.md`): densities are taken with respect to the uniform
+//! Conventions: densities are taken with respect to the uniform
 //! *probability* measure `sigma` on the sphere, so the uniform state is `rho = 1`;
 //! the attention kernel is `K(x, y) = exp(beta <x, y>)`; USA is the unnormalised model,
 //! SA the softmax-normalised one.
@@ -15,10 +15,13 @@
 //! - [`analysis`]: harmonic power, fits, cluster detection.
 //! - [`plot`]: figures with an embedded font.
 //! - [`io`]: atomic writes, `.npy`, CSV and JSON outputs.
+//! - [`run`]: runs as data — specifications, config files, the run record, checkpoints and
+//!   resume; [`control`]: stop requests, checkpoint schedule and progress of a run.
 
 pub mod analysis;
 pub mod butcher;
 pub mod compare;
+pub mod control;
 pub mod error;
 pub mod io;
 pub mod linear;
@@ -26,6 +29,7 @@ pub mod model;
 pub mod particles;
 pub mod pde;
 pub mod plot;
+pub mod run;
 pub mod special;
 pub mod spectral;
 

@@ -52,7 +52,7 @@ pub const MIN_BETA: f64 = 1e-6;
 /// against mpmath up to this argument).
 pub const MAX_BETA: f64 = 1e5;
 
-/// Check `beta` for the linear theory: finite, in `[MIN_BETA, MAX_BETA]`; error names `--beta`.
+/// Check `beta` for the linear theory: finite, in `[MIN_BETA, MAX_BETA]`; error names `beta`.
 pub fn check_beta(beta: f64) -> Result<f64> {
     if beta.is_finite() && (MIN_BETA..=MAX_BETA).contains(&beta) {
         Ok(beta)
@@ -65,7 +65,7 @@ pub fn check_beta(beta: f64) -> Result<f64> {
     }
 }
 
-/// Check the ambient dimension: an integer in `[2, MAX_DIM]`; error names `--dim`.
+/// Check the ambient dimension: an integer in `[2, MAX_DIM]`; error names `dim`.
 pub fn check_dim(dim: i64) -> Result<usize> {
     if (2..=MAX_DIM as i64).contains(&dim) {
         Ok(dim as usize)
@@ -78,7 +78,7 @@ pub fn check_dim(dim: i64) -> Result<usize> {
     }
 }
 
-/// Check a largest degree: an integer in `[0, MAX_DEGREE]`; error names `--lmax`.
+/// Check a largest degree: an integer in `[0, MAX_DEGREE]`; error names `lmax`.
 pub fn check_degree(lmax: i64) -> Result<usize> {
     if (0..=MAX_DEGREE as i64).contains(&lmax) {
         Ok(lmax as usize)

@@ -8,7 +8,7 @@ use std::str::FromStr;
 ///
 /// - `Usa`: `dx_i/dt = P_{x_i}((1/N) sum_j K(x_i, x_j) x_j)`, velocity `(1/beta) grad Phi`.
 /// - `Sa`: softmax-normalised, velocity `(1/beta) grad log Phi`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Model {
     /// Unnormalised self-attention.
@@ -48,7 +48,7 @@ impl FromStr for Model {
 ///
 /// - `Physical`: the time `t` of the equations as written, kernel `exp(beta <x,y>)`.
 /// - `Scaled`: `tau = e^beta t` for USA (kernel `exp(beta(<x,y> - 1))`); for SA `tau = t`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum TimeUnit {
     /// Physical time `t`.

@@ -55,7 +55,7 @@ fn writes_series_run_record_and_snapshots() {
     let series = read(&out.join("series.csv"));
     let header = series.lines().next().unwrap();
     assert!(
-        header.starts_with("t,tau,energy,speed2,clusters,C_1,C_2,C_3,C_4,C_5,step"),
+        header == "t,tau,step,energy,speed2,clusters,largest_cluster_fraction,energy_identity_error,C_1,C_2,C_3,C_4,C_5",
         "{header}"
     );
     // 8 RK4 steps of 0.25, 200 requested rows -> one row per step plus the initial row.
@@ -73,10 +73,17 @@ fn writes_series_run_record_and_snapshots() {
         "t = e^-beta tau"
     );
     let json: serde_json::Value = serde_json::from_str(&read(&out.join("run.json"))).unwrap();
-    assert_eq!(json["n"], 64);
-    assert_eq!(json["seed"], 3);
-    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(json["steps"][0], 8);
+    assert_eq!(json["spec"]["particles"]["n"], 64);
+    assert_eq!(json["spec"]["particles"]["seed"], 3);
+    assert_eq!(json["attnflow_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["results"]["steps"][0], 8);
+    assert_eq!(json["status"], "completed");
+    // Snapshot times are recorded (index file and record).
+    let snaps = read(&out.join("snapshots.csv"));
+    assert_eq!(snaps.lines().next(), Some("step,t,tau"));
+    assert_eq!(snaps.lines().count(), 1 + 3);
+    assert_eq!(json["results"]["snapshots"][1]["step"], 4);
+    assert_eq!(json["results"]["snapshots"][1]["tau"], 1.0);
     assert!(json["wall_time_seconds"].as_f64().unwrap() >= 0.0);
     // Snapshots: initial (= the seeded uniform state), every 4 steps, final.
     for step in ["000000", "000004", "000008"] {
@@ -126,7 +133,7 @@ fn same_command_gives_identical_files() {
             let strip = |v: &[u8]| -> String {
                 String::from_utf8_lossy(v)
                     .lines()
-                    .filter(|l| !l.contains("wall_time_seconds"))
+                    .filter(|l| !l.contains("wall_time_seconds") && !l.contains("\"out\""))
                     .collect()
             };
             assert_eq!(strip(&x), strip(&y));
@@ -141,8 +148,9 @@ fn same_command_gives_identical_files() {
 #[test]
 fn init_file_is_loaded_and_normalised_with_a_warning() {
     let out = tmp("init");
-    std::fs::create_dir_all(&out).unwrap();
-    let init = out.join("init.npy");
+    let inputs = tmp("init-inputs");
+    std::fs::create_dir_all(&inputs).unwrap();
+    let init = inputs.join("init.npy");
     write_npy_f64(&init, &[3, 2], &[2.0, 0.0, 0.0, 1.0, -1.0, -1.0]).unwrap();
     let o = run(&[
         "--dim",
@@ -206,44 +214,44 @@ fn bad_input_is_one_line_and_exit_code_2() {
     };
     bad(
         &["--dim", "3", "--n", "0", "--beta", "2", "--out", o],
-        "invalid --n 0",
+        "invalid --n = 0",
     );
     bad(
         &["--dim", "3", "--n", "-4", "--beta", "2", "--out", o],
-        "invalid --n -4",
+        "--n",
     );
     bad(
         &["--dim", "1", "--n", "4", "--beta", "2", "--out", o],
-        "invalid --dim 1",
+        "invalid --dim = 1",
     );
     bad(
         &["--dim", "3", "--n", "4", "--beta", "-1", "--out", o],
-        "invalid --beta -1",
+        "invalid --beta = -1",
     );
-    check(&["--dt", "0"], "invalid --dt 0");
-    check(&["--dt", "-0.1"], "invalid --dt -0.1");
-    check(&["--dt", "nan"], "invalid --dt NaN");
-    check(&["--dt", "inf"], "invalid --dt inf");
-    check(&["--tol", "0"], "invalid --tol 0");
-    check(&["--tol", "nan"], "invalid --tol NaN");
-    check(&["--t-end", "-2"], "invalid --t-end -2");
-    check(&["--t-end", "inf"], "invalid --t-end inf");
+    check(&["--dt", "0"], "invalid --dt = 0");
+    check(&["--dt", "-0.1"], "invalid --dt = -0.1");
+    check(&["--dt", "nan"], "invalid --dt = NaN");
+    check(&["--dt", "inf"], "invalid --dt = inf");
+    check(&["--tol", "0"], "invalid --tol = 0");
+    check(&["--tol", "nan"], "invalid --tol = NaN");
+    check(&["--t-end", "-2"], "invalid --t-end = -2");
+    check(&["--t-end", "inf"], "invalid --t-end = inf");
     // USA physical time: tau = e^beta t overflows at beta = 800.
     bad(
         &[
             "--dim", "2", "--n", "5", "--beta", "800", "--t-end", "1", "--out", o,
         ],
-        "invalid --t-end 1",
+        "invalid --t-end = 1",
     );
-    check(&["--model", "xyz"], "invalid --model xyz");
-    check(&["--method", "fft"], "invalid --method fft");
-    check(&["--ensemble", "0"], "invalid --ensemble 0");
+    check(&["--model", "xyz"], "'--model");
+    check(&["--method", "fft"], "'--method");
+    check(&["--ensemble", "0"], "invalid --ensemble = 0");
     check(&["--dt", "0.1", "--tol", "1e-6"], "cannot be used with");
     bad(
         &[
             "--dim", "4", "--n", "20", "--beta", "2", "--method", "fast", "--out", o,
         ],
-        "invalid --method fast",
+        "invalid --method = fast",
     );
     // Malformed and inconsistent .npy files.
     let garbage = out.join("garbage.npy");
@@ -254,7 +262,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
     check(&["--init", flat.to_str().unwrap()], "expected a 2-D array");
     let wide = out.join("wide.npy");
     write_npy_f64(&wide, &[2, 4], &[1.0; 8]).unwrap();
-    check(&["--init", wide.to_str().unwrap()], "--dim is 3");
+    check(&["--init", wide.to_str().unwrap()], "dim is 3");
     let nan = out.join("nan.npy");
     write_npy_f64(&nan, &[2, 3], &[1.0, 0.0, 0.0, f64::NAN, 0.0, 1.0]).unwrap();
     check(

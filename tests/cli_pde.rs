@@ -61,7 +61,7 @@ fn circle_run_writes_every_output() {
     let header = text.lines().next().unwrap();
     assert_eq!(
         header,
-        "t,tau,mass,energy,min_rho,tail_fraction,C_1,C_2,C_3,C_4,C_5,C_6,C_7,C_8"
+        "t,tau,step,energy,mass,min_rho,tail_fraction,lmax,C_1,C_2,C_3,C_4,C_5,C_6,C_7,C_8"
     );
     let rows = csv_rows(&out.join("series.csv"));
     assert_eq!(rows.len(), 5);
@@ -71,11 +71,13 @@ fn circle_run_writes_every_output() {
     assert!((rows[4][1] / (0.02 * 3f64.exp()) - 1.0).abs() < 1e-14);
     // A cos(k th + phase) has orthonormal coefficients of total square A^2/2, so at t = 0
     // C_1 = 0.1^2/2 and C_3 = 0.05^2/2 (C_k = 2|M_k|^2 with |M_k| = A/2).
-    assert!((rows[0][6] - 0.005).abs() < 1e-15, "{}", rows[0][6]);
-    assert!((rows[0][8] - 0.00125).abs() < 1e-15);
+    assert!((rows[0][8] - 0.005).abs() < 1e-15, "{}", rows[0][8]);
+    assert!((rows[0][10] - 0.00125).abs() < 1e-15);
     for r in &rows {
-        assert!((r[2] - 1.0).abs() < 1e-13, "mass {}", r[2]);
+        assert!((r[4] - 1.0).abs() < 1e-13, "mass {}", r[4]);
+        assert_eq!(r[7], 16.0, "lmax column");
     }
+    assert!(rows[4][2] > 0.0 && rows[0][2] == 0.0, "step column");
     for k in 0..5 {
         let c = read_npy_f64(&out.join(format!("coeffs_{k:04}.npy"))).unwrap();
         assert_eq!(c.shape, vec![33]);
@@ -85,13 +87,14 @@ fn circle_run_writes_every_output() {
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["status"], "completed");
-    assert_eq!(run["config"]["beta"], 3.0);
-    assert_eq!(run["geometry"], "circle");
+    assert_eq!(run["spec"]["pde"]["beta"], 3.0);
+    assert_eq!(run["spec"]["pde"]["geometry"], "circle");
+    assert_eq!(run["kind"], "pde");
     assert!(out.join("grid_L0016_nodes.npy").exists());
 }
 
 #[test]
-fn lost_resolution_stops_with_exit_2_and_keeps_outputs() {
+fn lost_resolution_stops_with_exit_3_and_keeps_outputs() {
     let d = scratch("stop");
     let out = d.join("run");
     let (code, _, err) = attnflow(&[
@@ -111,27 +114,30 @@ fn lost_resolution_stops_with_exit_2_and_keeps_outputs() {
         "1:0:0.1",
         "--outputs",
         "41",
+        "--refine",
+        "false",
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 3, "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("resolution lost"), "{err}");
     let rows = csv_rows(&out.join("series.csv"));
     assert!(!rows.is_empty() && rows.len() < 41, "{} rows", rows.len());
     for r in &rows {
         assert!(
-            r[5] <= 1e-10,
+            r[6] <= 1e-10,
             "every written row is resolved: tail {}",
-            r[5]
+            r[6]
         );
     }
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
-    assert!(run["status"]
+    assert_eq!(run["status"], "resolution_lost");
+    assert!(run["message"]
         .as_str()
         .unwrap()
-        .starts_with("stopped: resolution lost"));
+        .starts_with("resolution lost"));
     // The same run with --refine (up to L = 96) gets further: more resolved rows, refinements
     // recorded, and if it stops, it says why.
     let out2 = d.join("refined");
@@ -166,11 +172,12 @@ fn lost_resolution_stops_with_exit_2_and_keeps_outputs() {
         rows.len()
     );
     if code != 0 {
-        assert!(err.contains("--lmax-limit 96 reached"), "{err}");
+        assert_eq!(code, 3, "{err}");
+        assert!(err.contains("lmax_limit = 96 is reached"), "{err}");
     }
     let run2: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out2.join("run.json")).unwrap()).unwrap();
-    assert!(!run2["summary"]["refinements"]
+    assert!(!run2["results"]["summary"]["refinements"]
         .as_array()
         .unwrap()
         .is_empty());
@@ -256,7 +263,7 @@ fn random_initial_data_is_reproducible_and_has_finite_n_power() {
     assert_ne!(a, c);
     // Mean of C_l N / (2l+1) over l = 1..40 is 1 (chi-square with 2l+1 dof each): within 5%.
     let mean: f64 = (1..=40)
-        .map(|l| a[5 + l] * 1000.0 / (2 * l + 1) as f64)
+        .map(|l| a[7 + l] * 1000.0 / (2 * l + 1) as f64)
         .sum::<f64>()
         / 40.0;
     assert!((mean - 1.0).abs() < 0.05, "{mean}");
@@ -435,5 +442,5 @@ fn bad_input_is_one_line_and_exit_2() {
         o,
     ]);
     assert_eq!(code, 2);
-    assert!(err.contains("--time"), "{err}");
+    assert!(err.contains("--t-end") && err.contains("scaled"), "{err}");
 }

@@ -2,9 +2,16 @@
 //! its figures, and its headline numbers are checked against what must hold even at this size.
 
 use attnflow::analysis::ClusterParams;
-use attnflow::compare::{self, common::ParticleSetup};
+use attnflow::compare::{self, common::ParticleSetup, parts::Parts};
+use attnflow::control::RunControl;
 use attnflow::{linear, Model};
 use std::path::PathBuf;
+
+/// A parts store that keeps nothing (the experiments run in memory).
+fn parts() -> Parts<'static> {
+    static CTL: std::sync::OnceLock<RunControl> = std::sync::OnceLock::new();
+    Parts::none(CTL.get_or_init(RunControl::new))
+}
 
 fn out_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("attnflow-compare-{name}-{}", std::process::id()));
@@ -48,7 +55,7 @@ fn setup(n: usize, systems: usize, beta: f64) -> ParticleSetup {
 fn growth_small_run_recovers_the_dominant_rate() {
     let dir = out_dir("growth");
     let s = setup(20_000, 3, 9.0);
-    let res = compare::growth::run(&s, &dir).unwrap();
+    let res = compare::growth::run(&s, &parts(), &dir).unwrap();
     assert_outputs(&dir, &["growth.png"]);
     let star = linear::dominant_degree(9.0, 2);
     let r = &res[star - 1];
@@ -66,7 +73,7 @@ fn growth_small_run_recovers_the_dominant_rate() {
 fn onset_small_run_has_positive_slope() {
     let dir = out_dir("onset");
     let s = setup(100, 3, 9.0);
-    let r = compare::onset::run(&s, &[100, 1000, 10_000], 0.1, &dir).unwrap();
+    let r = compare::onset::run(&s, &[100, 1000, 10_000], 0.1, &parts(), &dir).unwrap();
     assert_outputs(&dir, &["onset.png"]);
     // The onset grows with ln N; the slope is within a factor 2 of 1/(2 gamma).
     assert!(
@@ -88,7 +95,7 @@ fn predict_small_runs_circle_and_sphere() {
             t_end: None,
             tol: 1e-7,
         };
-        let r = compare::predict_run::run(&p, &dir).unwrap();
+        let r = compare::predict_run::run(&p, &parts(), &dir).unwrap();
         assert_outputs(
             &dir,
             &[if dim == 2 {
@@ -110,7 +117,7 @@ fn predict_small_runs_circle_and_sphere() {
 fn clusters_small_sweep_tracks_the_staircase() {
     let dir = out_dir("clusters");
     let s = setup(1000, 2, 1.0);
-    let res = compare::clusters_sweep::run(&s, &[1.0, 9.0, 30.0], &dir).unwrap();
+    let res = compare::clusters_sweep::run(&s, &[1.0, 9.0, 30.0], &parts(), &dir).unwrap();
     assert_outputs(&dir, &["clusters.png"]);
     for r in &res {
         for c in r.counts.iter().flatten() {
@@ -137,7 +144,7 @@ fn staircase_small_run_merges_with_energy_gains() {
         t_end: 5000.0,
         tol: 1e-7,
     };
-    let r = compare::staircase::run(&s, &dir).unwrap();
+    let r = compare::staircase::run(&s, &parts(), &dir).unwrap();
     assert_outputs(&dir, &["staircase.png"]);
     assert!(!r.merges.is_empty(), "at least one merge by t = 5000");
     assert!(r
@@ -163,7 +170,7 @@ fn phase_small_diagram_is_a_fraction_and_grows_in_time() {
         seed: 0,
         tol: 1e-7,
     };
-    let d = compare::phase::run(&p, &dir).unwrap();
+    let d = compare::phase::run(&p, &parts(), &dir).unwrap();
     assert_outputs(&dir, &["phase_d2.png", "phase_d8.png"]);
     for diag in &d {
         assert!(diag.values.iter().all(|v| (0.0..=1.0).contains(v)));
@@ -251,7 +258,7 @@ fn pde_vs_particles_small_run_tracks_the_particles() {
         seed: 0,
         tol: 1e-9,
     };
-    let r = compare::pde_vs_particles::run(&s, &dir).unwrap();
+    let r = compare::pde_vs_particles::run(&s, &parts(), &dir).unwrap();
     assert_outputs(&dir, &["distance.png", "kymograph.png"]);
     for run in &r.runs {
         // Same initial data: D(0) vanishes (rounding), and stays small while the PDE is resolved.
@@ -269,7 +276,7 @@ fn reproduce_small_run_writes_every_part() {
         tol: 1e-7,
         pde_lmax: 64,
     };
-    let (cases, mf) = compare::reproduce::run(&s, &dir).unwrap();
+    let (cases, mf) = compare::reproduce::run(&s, &parts(), &dir).unwrap();
     assert_outputs(
         &dir,
         &[

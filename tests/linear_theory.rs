@@ -368,11 +368,11 @@ fn invalid_inputs() {
     assert!(check_beta(1e6).is_err());
     assert_eq!(check_beta(2.5).unwrap(), 2.5);
     let msg = check_beta(-1.0).unwrap_err().to_string();
-    assert!(msg.starts_with("invalid --beta -1: accepted"), "{msg}");
+    assert!(msg.starts_with("invalid beta = -1: accepted"), "{msg}");
     assert_eq!(check_dim(2).unwrap(), 2);
     assert!(check_dim(1).is_err());
     assert!(check_dim(MAX_DIM as i64 + 1).is_err());
-    assert!(check_dim(1).unwrap_err().to_string().contains("--dim"));
+    assert!(check_dim(1).unwrap_err().to_string().contains("dim"));
     assert!(check_degree(-1).is_err());
     assert!(check_degree(2001).is_err());
     assert_eq!(check_degree(2000).unwrap(), 2000);

@@ -140,16 +140,9 @@ fn meta_stable_circle_at_beta_9_has_l_star_clusters() {
         series_points: 4,
         clusters: ClusterParams::default(),
     };
-    let res = run_ensemble(
-        &cfg,
-        field.as_ref(),
-        n,
-        16,
-        2024,
-        None,
-        &|_, _, _, _| Ok(()),
-        &|_| {},
-    )
+    let res = run_ensemble(&cfg, field.as_ref(), n, 16, 2024, None, &|| {
+        attnflow::control::Poll::Continue
+    })
     .unwrap();
     let mut hist = [0usize; 12];
     for s in &res.systems {

@@ -38,7 +38,10 @@ fn check(dim: usize, beta: f64, model: Model, x0: Vec<f64>, t_end: f64, degrees:
         series_points: 8,
         clusters: ClusterParams::default(),
     };
-    let res = simulate(&cfg, field.as_ref(), x0, &mut |_, _, _| Ok(()), &|_| {}).unwrap();
+    let res = simulate(&cfg, field.as_ref(), x0, &mut (), &|| {
+        attnflow::control::Poll::Continue
+    })
+    .unwrap();
     let times: Vec<f64> = res.rows.iter().map(|r| r.time).collect();
     for &l in degrees {
         let y: Vec<f64> = res.rows.iter().map(|r| r.power[l - 1].ln()).collect();

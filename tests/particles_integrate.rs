@@ -6,7 +6,7 @@ use attnflow::Model;
 
 fn integrate(field: &dyn VelocityField, x0: &[f64], t: f64, control: StepControl) -> Vec<f64> {
     let mut it = Integrator::new(field, x0.to_vec(), control);
-    it.advance_to(t, |_, _| {});
+    it.advance_to(t, |_, _| {}).unwrap();
     it.x
 }
 
@@ -81,7 +81,8 @@ fn usa_energy_increases_and_satisfies_the_identity() {
             );
             e_prev = e;
             max_err = max_err.max(r.identity_error);
-        });
+        })
+        .unwrap();
         assert!(
             e_prev > 1.5 * e0,
             "no clustering happened ({e0} -> {e_prev})"
@@ -94,7 +95,8 @@ fn usa_energy_increases_and_satisfies_the_identity() {
     // Adaptive: identity error small, and tokens stay on the sphere.
     let mut it = Integrator::new(&field, x0, StepControl::DormandPrince { tol: 1e-10 });
     let mut max_err: f64 = 0.0;
-    it.advance_to(60.0, |_, r| max_err = max_err.max(r.identity_error));
+    it.advance_to(60.0, |_, r| max_err = max_err.max(r.identity_error))
+        .unwrap();
     assert!(max_err < 1e-6, "DP identity error {max_err}");
     for row in it.x.chunks(2) {
         assert!(((row[0] * row[0] + row[1] * row[1]).sqrt() - 1.0).abs() < 1e-15);

@@ -235,7 +235,7 @@ fn fast_method_is_rejected_above_dimension_three() {
         .err()
         .unwrap()
         .to_string();
-    assert!(e.starts_with("invalid --method fast"), "{e}");
+    assert!(e.starts_with("invalid method = fast"), "{e}");
     // auto falls back to exact summation.
     let f = build_velocity_field(Method::Auto, 4, 9.0, Model::Usa, 100, 1e-12).unwrap();
     assert_eq!(f.description(), "exact pairwise summation");

@@ -2,6 +2,7 @@
 
 use super::{parse_model, parse_time, Format};
 use attnflow::linear::{self, check_degree, check_dim, MAX_DEGREE};
+use attnflow::run::compare::{check_beta_range, log_grid};
 use attnflow::{Error, Model, Result, TimeUnit};
 use clap::Args;
 use serde::Serialize;
@@ -62,35 +63,6 @@ pub struct DominantArgs {
     pub format: Format,
 }
 
-/// Validate an inverse temperature given as `--name` (same range as [`linear::check_beta`]).
-pub fn check_beta_named(name: &'static str, beta: f64) -> Result<f64> {
-    linear::check_beta(beta).map_err(|_| {
-        Error::parameter(
-            name,
-            beta,
-            format!(
-                "a finite number in [{:e}, {:e}]",
-                linear::MIN_BETA,
-                linear::MAX_BETA
-            ),
-        )
-    })
-}
-
-/// Validate `--beta-min B0 --beta-max B1`: both valid inverse temperatures and `B0 < B1`.
-pub fn check_beta_range(b0: f64, b1: f64) -> Result<(f64, f64)> {
-    let b0 = check_beta_named("beta-min", b0)?;
-    let b1 = check_beta_named("beta-max", b1)?;
-    if b0 >= b1 {
-        return Err(Error::parameter(
-            "beta-max",
-            b1,
-            format!("a value greater than --beta-min {b0}"),
-        ));
-    }
-    Ok((b0, b1))
-}
-
 /// One row of the `linear` output.
 #[derive(Serialize)]
 struct ModeRow {
@@ -121,7 +93,7 @@ fn fmt_opt(v: Option<f64>, width: usize, sci: bool) -> String {
 /// Run `attnflow linear`.
 pub fn run_linear(args: &LinearArgs) -> Result<()> {
     let dim = check_dim(args.dim)?;
-    let beta = check_beta_named("beta", args.beta)?;
+    let beta = linear::check_beta(args.beta)?;
     let dominant = linear::dominant_degree(beta, dim);
     let lmax = match args.lmax {
         None => (3 * dominant + 10).min(MAX_DEGREE),
@@ -216,28 +188,11 @@ struct DominantReport {
     grid: Vec<GridRow>,
 }
 
-/// `points` log-spaced values from `lo` to `hi`, both included.
-pub fn log_grid(lo: f64, hi: f64, points: usize) -> Vec<f64> {
-    if points == 1 {
-        return vec![lo];
-    }
-    let (a, b) = (lo.ln(), hi.ln());
-    (0..points)
-        .map(|i| {
-            if i + 1 == points {
-                hi
-            } else {
-                (a + (b - a) * i as f64 / (points - 1) as f64).exp()
-            }
-        })
-        .collect()
-}
-
 /// Run `attnflow dominant`.
 pub fn run_dominant(args: &DominantArgs) -> Result<()> {
     let dim = check_dim(args.dim)?;
     let betas = match (args.beta, args.beta_min, args.beta_max) {
-        (Some(b), _, _) => vec![check_beta_named("beta", b)?],
+        (Some(b), _, _) => vec![linear::check_beta(b)?],
         (None, Some(b0), Some(b1)) => {
             let (b0, b1) = check_beta_range(b0, b1)?;
             if !(2..=MAX_POINTS as i64).contains(&args.points) {

@@ -1,10 +1,12 @@
-//! Argument structures and thin drivers, one file per subcommand, plus shared parsers.
+//! Argument structures, one file per subcommand, and shared parsers. The science and its
+//! defaults live in the library (`attnflow::run`); these files only map flags onto it.
 
 pub mod compare;
 pub mod figures;
 pub mod linear;
 pub mod particles;
 pub mod pde;
+pub mod run;
 
 use attnflow::{Model, TimeUnit};
 

@@ -9,6 +9,7 @@
 //! beside `l*` without a one-to-one prediction.
 
 use super::common::{theory_rate, time_unit_name, ParticleSetup};
+use super::parts::Parts;
 use super::{plus_minus, Report};
 use crate::analysis::events::plateaus;
 use crate::analysis::fit::mean_interval;
@@ -32,9 +33,14 @@ pub struct BetaResult {
 }
 
 /// Run the sweep over `betas` (each with `base.systems` systems of `base.n` tokens).
-pub fn run(base: &ParticleSetup, betas: &[f64], out: &Path) -> Result<Vec<BetaResult>> {
+pub fn run(
+    base: &ParticleSetup,
+    betas: &[f64],
+    parts: &Parts,
+    out: &Path,
+) -> Result<Vec<BetaResult>> {
     let mut results = Vec::new();
-    for &beta in betas {
+    for (b, &beta) in betas.iter().enumerate() {
         let star = linear::dominant_degree(beta, base.dim);
         let gamma = theory_rate(star, beta, base.dim, base.model);
         let setup = ParticleSetup {
@@ -44,7 +50,7 @@ pub fn run(base: &ParticleSetup, betas: &[f64], out: &Path) -> Result<Vec<BetaRe
             lmax_power: 1,
             ..base.clone()
         };
-        let res = setup.run()?;
+        let res = setup.run(parts, &format!("beta{b}"))?;
         let min_duration = 2.0 / gamma;
         let (mut counts, mut times) = (Vec::new(), Vec::new());
         for s in &res.systems {

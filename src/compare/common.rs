@@ -4,10 +4,11 @@
 //! Time unit of every experiment: the internal one of the particle simulator, `tau = e^beta t`
 //! for USA (scaled kernel `exp(beta(<x,y> - 1))`) and `t` for SA; rates are per unit of it.
 
+use super::parts::Parts;
 use crate::analysis::ClusterParams;
 use crate::linear;
 use crate::particles::{
-    build_velocity_field, run_ensemble, EnsembleResult, Method, RunConfig, StepControl,
+    build_velocity_field, initial_state, simulate, EnsembleResult, Method, RunConfig, StepControl,
 };
 use crate::{Error, Model, Result, TimeUnit};
 
@@ -40,8 +41,11 @@ pub struct ParticleSetup {
 }
 
 impl ParticleSetup {
-    /// Run the ensemble (fast summation where it is cheaper) and return its results.
-    pub fn run(&self) -> Result<EnsembleResult> {
+    /// Run the ensemble (fast summation where it is cheaper) and return its results; each
+    /// system is a part `<key>_s<system>` of `parts` (restored if an earlier session completed
+    /// it).
+    pub fn run(&self, parts: &Parts, key: &str) -> Result<EnsembleResult> {
+        use rayon::prelude::*;
         let field =
             build_velocity_field(Method::Auto, self.dim, self.beta, self.model, self.n, 1e-12)?;
         let cfg = RunConfig {
@@ -52,16 +56,18 @@ impl ParticleSetup {
             series_points: self.series_points,
             clusters: self.clusters,
         };
-        run_ensemble(
-            &cfg,
-            field.as_ref(),
-            self.n,
-            self.systems,
-            self.seed,
-            None,
-            &|_, _, _, _| Ok(()),
-            &|_| {},
-        )
+        let ctl = parts.control();
+        let stop = || ctl.poll_stop();
+        let systems = (0..self.systems)
+            .into_par_iter()
+            .map(|s| {
+                parts.get(&format!("{key}_s{s}"), || {
+                    let x0 = initial_state(self.n, self.dim, self.seed, s, None);
+                    simulate(&cfg, field.as_ref(), x0, &mut (), &stop)
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(EnsembleResult { systems })
     }
 }
 

@@ -9,6 +9,7 @@
 //! degree saturates have no linear window and are reported as such.
 
 use super::common::{power_series, theory_rate, time_unit_name, times, ParticleSetup};
+use super::parts::Parts;
 use super::pde_run::{run_pde, PdeSeries};
 use super::{plus_minus, Report};
 use crate::analysis::fit::{fit_growth_rate, mean_interval, MeanInterval, WindowOptions};
@@ -46,8 +47,8 @@ pub struct DegreeResult {
 pub const LINEAR_COPY_FACTOR: f64 = 1e12;
 
 /// Run the experiment and write `report.md`, `data.json` and `growth.png` into `out`.
-pub fn run(setup: &ParticleSetup, out: &Path) -> Result<Vec<DegreeResult>> {
-    let res = setup.run()?;
+pub fn run(setup: &ParticleSetup, parts: &Parts, out: &Path) -> Result<Vec<DegreeResult>> {
+    let res = setup.run(parts, "particles")?;
     let t = times(&res);
     let star = linear::dominant_degree(setup.beta, setup.dim);
     let nf = setup.n as f64;
@@ -61,32 +62,38 @@ pub fn run(setup: &ParticleSetup, out: &Path) -> Result<Vec<DegreeResult>> {
             noise_lmax: Some(lmax / 2),
             ..Default::default()
         };
-        let matched = run_pde(
-            setup.dim,
-            setup.beta,
-            setup.model,
-            lmax,
-            &init,
-            setup.t_end,
-            201,
-            1e-10,
-        )?;
+        let matched = parts.get("pde_matched", || {
+            run_pde(
+                setup.dim,
+                setup.beta,
+                setup.model,
+                lmax,
+                &init,
+                setup.t_end,
+                201,
+                1e-10,
+                parts.control(),
+            )
+        })?;
         // The same random coefficients scaled by 1e-6 (N -> 1e12 N): the PDE's linear rates,
         // free of the nonlinear coupling that finite-N amplitudes already feel in the window.
         let small = InitialData {
             n_equiv: Some(nf * LINEAR_COPY_FACTOR),
             ..init
         };
-        let linear_copy = run_pde(
-            setup.dim,
-            setup.beta,
-            setup.model,
-            lmax,
-            &small,
-            setup.t_end,
-            201,
-            1e-10,
-        )?;
+        let linear_copy = parts.get("pde_small_amplitude", || {
+            run_pde(
+                setup.dim,
+                setup.beta,
+                setup.model,
+                lmax,
+                &small,
+                setup.t_end,
+                201,
+                1e-10,
+                parts.control(),
+            )
+        })?;
         Some((matched, linear_copy))
     } else {
         None

@@ -7,6 +7,7 @@ pub mod clusters_sweep;
 pub mod common;
 pub mod growth;
 pub mod onset;
+pub mod parts;
 pub mod pde_run;
 pub mod pde_vs_particles;
 pub mod phase;

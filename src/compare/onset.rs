@@ -9,6 +9,7 @@
 //! interval) is compared with `1/(2 gamma_{l*})`.
 
 use super::common::{theory_rate, time_unit_name, ParticleSetup};
+use super::parts::Parts;
 use super::{plus_minus, Report};
 use crate::analysis::fit::{fit_line, student_t_quantile};
 use crate::linear;
@@ -64,7 +65,13 @@ pub struct OnsetResult {
 }
 
 /// Run the experiment for the sizes `ns` (each with `base.systems` systems).
-pub fn run(base: &ParticleSetup, ns: &[usize], level: f64, out: &Path) -> Result<OnsetResult> {
+pub fn run(
+    base: &ParticleSetup,
+    ns: &[usize],
+    level: f64,
+    parts: &Parts,
+    out: &Path,
+) -> Result<OnsetResult> {
     let star = linear::dominant_degree(base.beta, base.dim);
     let gamma = theory_rate(star, base.beta, base.dim, base.model);
     let threshold = level * harmonic_dimension(star, base.dim);
@@ -79,7 +86,7 @@ pub fn run(base: &ParticleSetup, ns: &[usize], level: f64, out: &Path) -> Result
             series_points: 400,
             ..base.clone()
         };
-        let res = setup.run()?;
+        let res = setup.run(parts, &format!("n{n}"))?;
         let t: Vec<f64> = res.systems[0].rows.iter().map(|r| r.time).collect();
         let onsets = res
             .systems
@@ -100,7 +107,7 @@ pub fn run(base: &ParticleSetup, ns: &[usize], level: f64, out: &Path) -> Result
     }
     let fit = fit_line(&x, &y).ok_or_else(|| {
         crate::Error::Numerical(
-            "onset: fewer than two onset times were reached; raise --t-end or the sizes".into(),
+            "onset: fewer than two onset times were reached; raise the sizes (n_min, n_max) or the level".into(),
         )
     })?;
     let half = if fit.n > 2 {

@@ -14,15 +14,17 @@
 //! against `N` on log axes; the exponent is reported as found.
 
 use super::common::{theory_rate, time_unit_name};
+use super::parts::Parts;
 use super::{plus_minus, Report};
 use crate::analysis::fit::{fit_line, student_t_quantile};
+use crate::control::RunControl;
 use crate::linear;
 use crate::particles::{build_velocity_field, Integrator, Method, StepControl, TokenState};
 use crate::pde::init::InitialData;
 use crate::plot::chart::{palette, sphere_map, Axis, Heatmap, LineChart, Series, Style};
 use crate::spectral::{Basis, CircleBasis, SphereBasis};
 use crate::{Error, Model, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 use std::path::Path;
 
@@ -50,7 +52,7 @@ pub struct PvpSetup {
 }
 
 /// One size.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SizeRun {
     /// Tokens.
     pub n: usize,
@@ -89,6 +91,7 @@ fn project(basis: &dyn Fn(&[f64], &mut [f64]), x: &[f64], dim: usize, len: usize
 
 /// Kymograph data on the circle: PDE density and particle histogram (128 bins) at the PDE's
 /// output times.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Kymograph {
     /// PDE density at the bin centres, time-major.
     pub pde: Vec<f64>,
@@ -102,14 +105,21 @@ pub struct Kymograph {
 
 /// The kymograph uses the default heat-kernel smoothing of the snapshot (degree L damped by
 /// 1e-8), so that the PDE stays resolved well into clustering, and refines up to 4L.
-fn kymograph(s: &PvpSetup, circle: &CircleBasis, n: usize, idx: usize) -> Result<Kymograph> {
+fn kymograph(
+    s: &PvpSetup,
+    circle: &CircleBasis,
+    n: usize,
+    idx: usize,
+    ctl: &RunControl,
+) -> Result<Kymograph> {
     let x0 = TokenState::uniform(n, 2, s.seed, idx as u64).x;
     let init = InitialData {
         snapshot: Some((x0.clone(), n)),
         ..Default::default()
     };
-    let pde =
-        super::pde_run::run_pde(2, s.beta, s.model, s.lmax, &init, s.t_end, s.outputs, s.tol)?;
+    let pde = super::pde_run::run_pde(
+        2, s.beta, s.model, s.lmax, &init, s.t_end, s.outputs, s.tol, ctl,
+    )?;
     let field = build_velocity_field(Method::Auto, 2, s.beta, s.model, n, 1e-12)?;
     let mut it = Integrator::new(
         field.as_ref(),
@@ -121,7 +131,7 @@ fn kymograph(s: &PvpSetup, circle: &CircleBasis, n: usize, idx: usize) -> Result
     let mut y = vec![0.0; circle.len()];
     for (k, &t) in pde.time.iter().enumerate() {
         if t > 0.0 {
-            it.advance_to(t, |_, _| {});
+            it.advance_or_stop(t, &|| ctl.poll_stop())?;
         }
         let mut h = vec![0.0; bins];
         for row in it.x.chunks_exact(2) {
@@ -145,7 +155,7 @@ fn kymograph(s: &PvpSetup, circle: &CircleBasis, n: usize, idx: usize) -> Result
 }
 
 /// Run every size and write the report and figures.
-pub fn run(s: &PvpSetup, out: &Path) -> Result<PvpResult> {
+pub fn run(s: &PvpSetup, parts: &Parts, out: &Path) -> Result<PvpResult> {
     if s.dim != 2 && s.dim != 3 {
         return Err(Error::parameter("dim", s.dim, "2 or 3"));
     }
@@ -171,52 +181,61 @@ pub fn run(s: &PvpSetup, out: &Path) -> Result<PvpResult> {
     } else {
         sphere.as_ref().map_or(0, |b| b.len())
     };
+    let ctl = parts.control();
     let mut runs = Vec::new();
     let mut kymo: Option<Kymograph> = None;
     let mut maps: Vec<(f64, Vec<f64>, Vec<f64>)> = Vec::new(); // (time, coefficients, particles)
     for (idx, &n) in s.ns.iter().enumerate() {
-        let x0 = TokenState::uniform(n, s.dim, s.seed, idx as u64).x;
-        let init = InitialData {
-            snapshot: Some((x0.clone(), n)),
-            smoothing: Some(0.0),
-            ..Default::default()
-        };
-        let pde = super::pde_run::run_pde(
-            s.dim, s.beta, s.model, s.lmax, &init, s.t_end, s.outputs, s.tol,
-        )?;
-        let field = build_velocity_field(Method::Auto, s.dim, s.beta, s.model, n, 1e-12)?;
-        let mut it = Integrator::new(
-            field.as_ref(),
-            x0,
-            StepControl::DormandPrince { tol: s.tol },
-        );
         let last = idx + 1 == s.ns.len();
-        let mut distance = Vec::new();
-        for (k, &t) in pde.time.iter().enumerate() {
-            if t > 0.0 {
-                it.advance_to(t, |_, _| {});
+        let (run, size_maps) = parts.get(&format!("n{idx}"), || {
+            let x0 = TokenState::uniform(n, s.dim, s.seed, idx as u64).x;
+            let init = InitialData {
+                snapshot: Some((x0.clone(), n)),
+                smoothing: Some(0.0),
+                ..Default::default()
+            };
+            let pde = super::pde_run::run_pde(
+                s.dim, s.beta, s.model, s.lmax, &init, s.t_end, s.outputs, s.tol, ctl,
+            )?;
+            let field = build_velocity_field(Method::Auto, s.dim, s.beta, s.model, n, 1e-12)?;
+            let mut it = Integrator::new(
+                field.as_ref(),
+                x0,
+                StepControl::DormandPrince { tol: s.tol },
+            );
+            let mut distance = Vec::new();
+            let mut size_maps = Vec::new();
+            for (k, &t) in pde.time.iter().enumerate() {
+                if t > 0.0 {
+                    it.advance_or_stop(t, &|| ctl.poll_stop())?;
+                }
+                let m = project(&eval, &it.x, s.dim, len);
+                let f = &pde.coefficients[k];
+                let d: f64 = (1..ncoef)
+                    .map(|i| (m[i] - f[i]).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                distance.push(d);
+                if last
+                    && s.dim == 3
+                    && (k == 0 || k == pde.time.len() / 2 || k + 1 == pde.time.len())
+                {
+                    size_maps.push((t, f.clone(), it.x.clone()));
+                }
             }
-            let m = project(&eval, &it.x, s.dim, len);
-            let f = &pde.coefficients[k];
-            let d: f64 = (1..ncoef)
-                .map(|i| (m[i] - f[i]).powi(2))
-                .sum::<f64>()
-                .sqrt();
-            distance.push(d);
-            if last && s.dim == 3 && (k == 0 || k == pde.time.len() / 2 || k + 1 == pde.time.len())
-            {
-                maps.push((t, f.clone(), it.x.clone()));
-            }
-        }
+            let run = SizeRun {
+                n,
+                time: pde.time.clone(),
+                distance,
+                pde_stopped: pde.stopped.clone(),
+            };
+            Ok((run, size_maps))
+        })?;
+        maps.extend(size_maps);
         if last && s.dim == 2 {
-            kymo = Some(kymograph(s, &circle, n, idx)?);
+            kymo = Some(parts.get("kymograph", || kymograph(s, &circle, n, idx, ctl))?);
         }
-        runs.push(SizeRun {
-            n,
-            time: pde.time.clone(),
-            distance,
-            pde_stopped: pde.stopped.clone(),
-        });
+        runs.push(run);
     }
     // Scaling at a fixed time: half the linear onset time of the smallest N, and before any
     // PDE run stopped.

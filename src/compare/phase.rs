@@ -12,6 +12,7 @@
 //! `tau = e^beta t` for USA.
 
 use super::common::time_unit_name;
+use super::parts::Parts;
 use super::Report;
 use crate::particles::{build_velocity_field, Integrator, Method, StepControl, TokenState};
 use crate::plot::chart::{Axis, Heatmap};
@@ -75,30 +76,37 @@ pub struct PhaseDiagram {
 }
 
 /// Run all diagrams and write the report and one figure per dimension.
-pub fn run(s: &PhaseSetup, out: &Path) -> Result<Vec<PhaseDiagram>> {
+pub fn run(s: &PhaseSetup, parts: &Parts, out: &Path) -> Result<Vec<PhaseDiagram>> {
+    let ctl = parts.control();
     let mut diagrams = Vec::new();
     for &dim in &s.dims {
         let nb = s.betas.len();
         let per_beta: Vec<Result<Vec<f64>>> = s
             .betas
             .par_iter()
-            .map(|&beta| {
-                let field = build_velocity_field(Method::Exact, dim, beta, s.model, s.n, 1e-12)?;
-                let mut sum = vec![0.0; s.steps + 1];
-                for sys in 0..s.systems {
-                    let x0 = TokenState::uniform(s.n, dim, s.seed, sys as u64).x;
-                    let mut it = Integrator::new(
-                        field.as_ref(),
-                        x0,
-                        StepControl::DormandPrince { tol: s.tol },
-                    );
-                    sum[0] += clustered_pair_fraction(&it.x, dim, s.eps);
-                    for (k, acc) in sum.iter_mut().enumerate().skip(1) {
-                        it.advance_to(s.t_end * k as f64 / s.steps as f64, |_, _| {});
-                        *acc += clustered_pair_fraction(&it.x, dim, s.eps);
+            .enumerate()
+            .map(|(b, &beta)| {
+                parts.get(&format!("d{dim}_beta{b}"), || {
+                    let field =
+                        build_velocity_field(Method::Exact, dim, beta, s.model, s.n, 1e-12)?;
+                    let mut sum = vec![0.0; s.steps + 1];
+                    for sys in 0..s.systems {
+                        let x0 = TokenState::uniform(s.n, dim, s.seed, sys as u64).x;
+                        let mut it = Integrator::new(
+                            field.as_ref(),
+                            x0,
+                            StepControl::DormandPrince { tol: s.tol },
+                        );
+                        sum[0] += clustered_pair_fraction(&it.x, dim, s.eps);
+                        for (k, acc) in sum.iter_mut().enumerate().skip(1) {
+                            it.advance_or_stop(s.t_end * k as f64 / s.steps as f64, &|| {
+                                ctl.poll_stop()
+                            })?;
+                            *acc += clustered_pair_fraction(&it.x, dim, s.eps);
+                        }
                     }
-                }
-                Ok(sum.into_iter().map(|v| v / s.systems as f64).collect())
+                    Ok(sum.into_iter().map(|v| v / s.systems as f64).collect())
+                })
             })
             .collect();
         let mut values = vec![0.0; (s.steps + 1) * nb];

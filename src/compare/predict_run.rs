@@ -17,12 +17,14 @@
 //! each predicted location is matched to the nearest observed centre.
 
 use super::common::{theory_rate, time_unit_name};
+use super::parts::Parts;
 use super::predict::{circle_cluster_angles, match_angles};
 use super::{plus_minus, Report};
 use crate::analysis::{find_clusters, zonal_kernels, ClusterParams};
 use crate::linear;
 use crate::particles::{
-    build_velocity_field, simulate, Method, RunConfig, StepControl, TokenState,
+    build_velocity_field, simulate, Method, RunConfig, SimulationSink, SnapshotInfo, StepControl,
+    TokenState,
 };
 use crate::plot::chart::{palette, sphere_map, Axis, LineChart, Series, Style};
 use crate::{Model, Result};
@@ -158,8 +160,31 @@ pub fn cluster_centres(x: &[f64], dim: usize, cl: &crate::analysis::Clusters) ->
     sums
 }
 
+/// Angles of a subsample of the tokens at every saved state (trajectories on the circle).
+struct Trajectories {
+    dim: usize,
+    keep: usize,
+    stride: usize,
+    traj: Vec<(f64, Vec<f64>)>,
+}
+
+impl SimulationSink for Trajectories {
+    fn snapshot(&mut self, info: &SnapshotInfo, x: &[f64]) -> Result<()> {
+        if self.dim == 2 {
+            let s = self.stride;
+            self.traj.push((
+                info.time,
+                (0..self.keep)
+                    .map(|k| angle(&x[k * s * 2..k * s * 2 + 2]))
+                    .collect(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Run the experiment and write the report and figures.
-pub fn run(setup: &PredictSetup, out: &Path) -> Result<PredictResult> {
+pub fn run(setup: &PredictSetup, parts: &Parts, out: &Path) -> Result<PredictResult> {
     let dim = setup.dim;
     let star = linear::dominant_degree(setup.beta, dim);
     let gamma = theory_rate(star, setup.beta, dim, setup.model);
@@ -214,19 +239,19 @@ pub fn run(setup: &PredictSetup, out: &Path) -> Result<PredictResult> {
     };
     let keep = setup.n.min(400);
     let stride = setup.n / keep;
-    let mut traj: Vec<(f64, Vec<f64>)> = Vec::new();
-    let mut snap = |_: usize, t: f64, x: &[f64]| -> Result<()> {
-        if dim == 2 {
-            traj.push((
-                t,
-                (0..keep)
-                    .map(|k| angle(&x[k * stride * 2..k * stride * 2 + 2]))
-                    .collect(),
-            ));
-        }
-        Ok(())
-    };
-    let res = simulate(&cfg, field.as_ref(), x0.clone(), &mut snap, &|_| {})?;
+    let ctl = parts.control();
+    let (res, traj) = parts.get("particles", || {
+        let mut sink = Trajectories {
+            dim,
+            keep,
+            stride,
+            traj: Vec::new(),
+        };
+        let res = simulate(&cfg, field.as_ref(), x0.clone(), &mut sink, &|| {
+            ctl.poll_stop()
+        })?;
+        Ok((res, sink.traj))
+    })?;
     let cl = find_clusters(&res.final_x, dim, &ClusterParams::default());
     let observed_centres = cluster_centres(&res.final_x, dim, &cl);
     let observed: Vec<(Vec<f64>, usize)> = observed_centres

@@ -17,6 +17,7 @@
 //! `-lambda_k sin(k th)`: sine modes then decay while cosine modes grow, pinning the structure to
 //! the coordinate origin. The correct forms are used here.
 
+use super::parts::Parts;
 use super::predict_run::{run as predict, PredictSetup};
 use super::Report;
 use crate::analysis::{find_clusters, ClusterParams};
@@ -77,7 +78,12 @@ pub struct MeanFieldCase {
 
 /// Run everything and write the report and figures into `out` (with subfolders `beta5/` and
 /// `beta7/` for the trajectory reports).
-pub fn run(s: &ReproduceSetup, out: &Path) -> Result<(Vec<ParticleCase>, MeanFieldCase)> {
+pub fn run(
+    s: &ReproduceSetup,
+    parts: &Parts,
+    out: &Path,
+) -> Result<(Vec<ParticleCase>, MeanFieldCase)> {
+    let ctl = parts.control();
     let mut rep =
         Report::new("Reproduction of the published circle experiments (USA, physical time t)");
     rep.paragraph(
@@ -161,21 +167,25 @@ pub fn run(s: &ReproduceSetup, out: &Path) -> Result<(Vec<ParticleCase>, MeanFie
                 t_end: Some(t_end * scale),
                 tol: s.tol,
             },
+            &parts.scoped(&format!("beta{beta}")),
             &sub,
         )?;
         // Histogram at t_hist (same initial tokens as the prediction run: stream 0).
-        let x0 = TokenState::uniform(s.n, 2, s.seed, 0).x;
-        let field = build_velocity_field(Method::Auto, 2, beta, Model::Usa, s.n, 1e-12)?;
-        let mut it = Integrator::new(
-            field.as_ref(),
-            x0,
-            StepControl::DormandPrince { tol: s.tol },
-        );
-        it.advance_to(t_hist * scale, |_, _| {});
-        let cl = find_clusters(&it.x, 2, &ClusterParams::default());
+        let x_hist: Vec<f64> = parts.get(&format!("hist_beta{beta}"), || {
+            let x0 = TokenState::uniform(s.n, 2, s.seed, 0).x;
+            let field = build_velocity_field(Method::Auto, 2, beta, Model::Usa, s.n, 1e-12)?;
+            let mut it = Integrator::new(
+                field.as_ref(),
+                x0,
+                StepControl::DormandPrince { tol: s.tol },
+            );
+            it.advance_or_stop(t_hist * scale, &|| ctl.poll_stop())?;
+            Ok(it.x)
+        })?;
+        let cl = find_clusters(&x_hist, 2, &ClusterParams::default());
         let bins = 100;
         let mut h = vec![0.0; bins];
-        for row in it.x.chunks_exact(2) {
+        for row in x_hist.chunks_exact(2) {
             let a = row[1].atan2(row[0]).rem_euclid(2.0 * PI);
             h[((a / (2.0 * PI) * bins as f64) as usize).min(bins - 1)] += bins as f64 / s.n as f64;
         }
@@ -249,16 +259,19 @@ pub fn run(s: &ReproduceSetup, out: &Path) -> Result<(Vec<ParticleCase>, MeanFie
         ..Default::default()
     };
     let beta = 5.0f64;
-    let pde = super::pde_run::run_pde(
-        2,
-        beta,
-        Model::Usa,
-        s.pde_lmax,
-        &init,
-        0.45 * beta.exp(),
-        10,
-        1e-8,
-    )?;
+    let pde = parts.get("mean_field", || {
+        super::pde_run::run_pde(
+            2,
+            beta,
+            Model::Usa,
+            s.pde_lmax,
+            &init,
+            0.45 * beta.exp(),
+            10,
+            1e-8,
+            ctl,
+        )
+    })?;
     let t: Vec<f64> = pde.time.iter().map(|tau| tau / beta.exp()).collect();
     let dominant_mode: Vec<usize> = pde
         .power

@@ -10,6 +10,7 @@
 //! plateau duration measured in `ln t` (at least `0.2`).
 
 use super::common::{theory_rate, time_unit_name};
+use super::parts::Parts;
 use super::Report;
 use crate::analysis::events::{merge_events, MergeEvent};
 use crate::analysis::ClusterParams;
@@ -64,7 +65,7 @@ pub struct StaircaseResult {
 }
 
 /// Run and write the report.
-pub fn run(s: &StaircaseSetup, out: &Path) -> Result<StaircaseResult> {
+pub fn run(s: &StaircaseSetup, parts: &Parts, out: &Path) -> Result<StaircaseResult> {
     let star = linear::dominant_degree(s.beta, s.dim);
     let gamma = theory_rate(star, s.beta, s.dim, s.model);
     let field = build_velocity_field(Method::Auto, s.dim, s.beta, s.model, s.n, 1e-12)?;
@@ -78,7 +79,7 @@ pub fn run(s: &StaircaseSetup, out: &Path) -> Result<StaircaseResult> {
         bounds.push((last * growth).min(s.t_end));
     }
     let mut rows: Vec<StairRow> = Vec::new();
-    for w in bounds.windows(2) {
+    for (i, w) in bounds.windows(2).enumerate() {
         let cfg = RunConfig {
             t_end: w[1] - w[0],
             control: StepControl::DormandPrince { tol: s.tol },
@@ -87,7 +88,10 @@ pub fn run(s: &StaircaseSetup, out: &Path) -> Result<StaircaseResult> {
             series_points: 30,
             clusters: ClusterParams::default(),
         };
-        let res = simulate(&cfg, field.as_ref(), x, &mut |_, _, _| Ok(()), &|_| {})?;
+        let ctl = parts.control();
+        let res = parts.get(&format!("segment{i}"), || {
+            simulate(&cfg, field.as_ref(), x, &mut (), &|| ctl.poll_stop())
+        })?;
         let skip = usize::from(!rows.is_empty());
         rows.extend(res.rows.iter().skip(skip).map(|r| StairRow {
             time: w[0] + r.time,
@@ -152,7 +156,7 @@ fn report(s: &StaircaseSetup, r: &StaircaseResult, gamma: f64, out: &Path) -> Re
         })
         .collect();
     if rows.is_empty() {
-        rep.paragraph("No merge event was detected in this run: extend --t-end.");
+        rep.paragraph("No merge event was detected in this run: extend t_end.");
     } else {
         rep.table(
             &[

@@ -5,15 +5,12 @@
 //! field and configuration. Results are collected in system order and are independent of the
 //! number of threads.
 
-use super::run::{simulate, RunConfig, SimulationResult};
+use super::run::{simulate, RunConfig, SeriesRow, SimulationResult};
 use super::state::TokenState;
 use super::velocity::VelocityField;
+use crate::control::Poll;
 use crate::Result;
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Snapshot callback `(system, step, time, x)`.
-pub type SnapshotFn<'a> = dyn Fn(usize, usize, f64, &[f64]) -> Result<()> + Sync + 'a;
 
 /// Per-system results, in system order.
 pub struct EnsembleResult {
@@ -23,7 +20,7 @@ pub struct EnsembleResult {
 
 impl EnsembleResult {
     /// Mean over systems of `f(row)` at each row index (all systems share the time grid).
-    pub fn mean_series(&self, f: impl Fn(&super::run::SeriesRow) -> f64) -> Vec<f64> {
+    pub fn mean_series(&self, f: impl Fn(&SeriesRow) -> f64) -> Vec<f64> {
         let rows = self.systems[0].rows.len();
         (0..rows)
             .map(|r| {
@@ -33,10 +30,24 @@ impl EnsembleResult {
     }
 }
 
-/// Run `systems` systems. `init` gives a common initial state; otherwise system `s` draws iid
-/// uniform tokens from `(seed, s)`. `snapshot(system, step, time, x)` is called as in
-/// [`simulate`]; `progress(done_systems)` after each finished system.
-#[allow(clippy::too_many_arguments)]
+/// The initial state of system `s`: `init` if given, otherwise `N` iid uniform tokens from
+/// PCG stream `s` of `seed`.
+pub fn initial_state(
+    n: usize,
+    dim: usize,
+    seed: u64,
+    s: usize,
+    init: Option<&TokenState>,
+) -> Vec<f64> {
+    match init {
+        Some(st) => st.x.clone(),
+        None => TokenState::uniform(n, dim, seed, s as u64).x,
+    }
+}
+
+/// Run `systems` systems in memory; `poll` is asked after every step of every system (a
+/// [`Poll::Stop`] ends the ensemble with [`crate::Error::Interrupted`]; checkpoint requests are
+/// ignored: ensembles run this way restart whole).
 pub fn run_ensemble(
     cfg: &RunConfig,
     field: &dyn VelocityField,
@@ -44,22 +55,18 @@ pub fn run_ensemble(
     systems: usize,
     seed: u64,
     init: Option<&TokenState>,
-    snapshot: &SnapshotFn,
-    progress: &(dyn Fn(usize) + Sync),
+    poll: &(dyn Fn() -> Poll + Sync),
 ) -> Result<EnsembleResult> {
     let dim = field.dim();
-    let done = AtomicUsize::new(0);
+    let stop_only = || match poll() {
+        Poll::Stop => Poll::Stop,
+        _ => Poll::Continue,
+    };
     let results: Vec<Result<SimulationResult>> = (0..systems)
         .into_par_iter()
         .map(|s| {
-            let x0 = match init {
-                Some(st) => st.x.clone(),
-                None => TokenState::uniform(n, dim, seed, s as u64).x,
-            };
-            let mut snap = |step: usize, t: f64, x: &[f64]| snapshot(s, step, t, x);
-            let r = simulate(cfg, field, x0, &mut snap, &|_| {});
-            progress(done.fetch_add(1, Ordering::SeqCst) + 1);
-            r
+            let x0 = initial_state(n, dim, seed, s, init);
+            simulate(cfg, field, x0, &mut (), &stop_only)
         })
         .collect();
     let systems = results.into_iter().collect::<Result<Vec<_>>>()?;

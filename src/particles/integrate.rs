@@ -16,7 +16,9 @@
 
 use super::velocity::VelocityField;
 use crate::butcher::dopri5::{A as DP_A, B as DP_B, B_HAT as DP_BSTAR};
+use crate::control::Poll;
 use rayon::prelude::*;
+use std::ops::ControlFlow;
 
 /// How steps are chosen (sizes in the internal time unit).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -43,6 +45,22 @@ pub struct StepReport {
     pub identity_error: f64,
 }
 
+/// Everything needed to continue an integration bit for bit (the velocity at `x` is
+/// recomputed on restore: the fields are deterministic).
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntegratorState {
+    /// Tokens, row-major unit rows.
+    pub x: Vec<f64>,
+    /// Time (internal unit).
+    pub time: f64,
+    /// Accepted steps.
+    pub steps: usize,
+    /// Rejected adaptive steps.
+    pub rejected: usize,
+    /// Next trial step of the adaptive method (0 before the first step).
+    pub h_next: f64,
+}
+
 /// State of a running integration.
 pub struct Integrator<'f> {
     field: &'f dyn VelocityField,
@@ -62,6 +80,7 @@ pub struct Integrator<'f> {
     stages: Vec<Vec<f64>>,
     tmp: Vec<f64>,
     trial: Vec<f64>,
+    failure: Option<String>,
 }
 
 const PAR_MIN: usize = 1 << 15;
@@ -122,6 +141,32 @@ impl<'f> Integrator<'f> {
             stages: vec![vec![0.0; len]; nst],
             tmp: vec![0.0; len],
             trial: vec![0.0; len],
+            failure: None,
+        }
+    }
+
+    /// Continue from a saved state (see [`Integrator::state`]).
+    pub fn restore(
+        field: &'f dyn VelocityField,
+        state: IntegratorState,
+        control: StepControl,
+    ) -> Self {
+        let mut it = Self::new(field, state.x, control);
+        it.time = state.time;
+        it.steps = state.steps;
+        it.rejected = state.rejected;
+        it.h_next = state.h_next;
+        it
+    }
+
+    /// The state to save for a later [`Integrator::restore`].
+    pub fn state(&self) -> IntegratorState {
+        IntegratorState {
+            x: self.x.clone(),
+            time: self.time,
+            steps: self.steps,
+            rejected: self.rejected,
+            h_next: self.h_next,
         }
     }
 
@@ -150,16 +195,80 @@ impl<'f> Integrator<'f> {
         }
     }
 
-    /// Advance to exactly `t_stop`, calling `on_step` after every accepted step.
-    pub fn advance_to(&mut self, t_stop: f64, mut on_step: impl FnMut(&Self, &StepReport)) {
+    /// Advance to exactly `t_stop`, calling `on_step` after every accepted step; an error if
+    /// the state stops being finite.
+    pub fn advance_to(
+        &mut self,
+        t_stop: f64,
+        mut on_step: impl FnMut(&Self, &StepReport),
+    ) -> crate::Result<()> {
+        self.advance_until(t_stop, |it, r| {
+            on_step(it, r);
+            ControlFlow::Continue(())
+        });
+        self.failure().map_or(Ok(()), Err)
+    }
+
+    /// Advance to exactly `t_stop`, asking `poll` after every accepted step: a
+    /// [`Poll::Stop`] abandons the integration with [`crate::Error::Interrupted`] (checkpoint
+    /// requests are ignored); an error if the state stops being finite.
+    pub fn advance_or_stop(&mut self, t_stop: f64, poll: &dyn Fn() -> Poll) -> crate::Result<()> {
+        let reached = self.advance_until(t_stop, |_, _| match poll() {
+            Poll::Stop => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        });
+        if let Some(e) = self.failure() {
+            return Err(e);
+        }
+        if reached {
+            Ok(())
+        } else {
+            Err(crate::Error::Interrupted(String::new()))
+        }
+    }
+
+    /// Advance towards `t_stop`, calling `on_step` after every accepted step; returns `true`
+    /// when `t_stop` was reached (the time is then exactly `t_stop`), `false` when `on_step`
+    /// asked to break (the state is that after a complete step, and a later call with the same
+    /// `t_stop` continues exactly as if there had been no break).
+    pub fn advance_until(
+        &mut self,
+        t_stop: f64,
+        mut on_step: impl FnMut(&Self, &StepReport) -> ControlFlow<()>,
+    ) -> bool {
         while t_stop - self.time > 1e-12 * t_stop.abs().max(1e-300) {
             let r = self.step(t_stop);
-            on_step(self, &r);
+            if self.failure.is_some() || on_step(self, &r).is_break() {
+                return false;
+            }
         }
         self.time = t_stop;
+        true
+    }
+
+    /// Why the integration cannot continue (a non-finite state or error estimate), if so;
+    /// [`Integrator::advance_until`] stops at such a step.
+    pub fn failure(&self) -> Option<crate::Error> {
+        self.failure
+            .as_ref()
+            .map(|m| crate::Error::Numerical(m.clone()))
+    }
+
+    fn fail(&mut self, what: &str) -> StepReport {
+        self.failure = Some(format!(
+            "{what} at time {} (internal unit) after {} steps: the state is no longer finite",
+            self.time, self.steps
+        ));
+        StepReport {
+            h: 0.0,
+            identity_error: f64::NAN,
+        }
     }
 
     fn finish(&mut self, h: f64, quad: f64, new_mean_kernel: f64) -> StepReport {
+        if !new_mean_kernel.is_finite() {
+            return self.fail("the velocity field returned a non-finite kernel sum");
+        }
         let beta = self.field.beta();
         let de = (new_mean_kernel - self.mean_kernel) / (2.0 * beta) / h;
         let identity_error = if self.field.model() == crate::Model::Sa {
@@ -250,6 +359,9 @@ impl<'f> Integrator<'f> {
                 }
                 e -= DP_BSTAR[6] * last[0][i];
                 err = err.max((h * e).abs());
+            }
+            if !err.is_finite() {
+                return self.fail("the error estimate of the step is not finite");
             }
             let ratio = err / tol;
             let factor = if ratio > 0.0 {

@@ -17,10 +17,13 @@ pub mod state;
 pub mod velocity;
 
 pub use circle_fast::CircleFourierField;
-pub use ensemble::{run_ensemble, EnsembleResult};
+pub use ensemble::{initial_state, run_ensemble, EnsembleResult};
 pub use exact::ExactField;
-pub use integrate::{Integrator, StepControl, StepReport};
-pub use run::{simulate, RunConfig, SeriesRow, SimulationResult, SnapshotInfo};
+pub use integrate::{Integrator, IntegratorState, StepControl, StepReport};
+pub use run::{
+    row_times, simulate, RunConfig, SeriesRow, Simulation, SimulationResult, SimulationSink,
+    SimulationState, SnapshotInfo,
+};
 pub use sphere_fast::SphereHarmonicField;
 pub use state::TokenState;
 pub use velocity::{build_velocity_field, Method, VelocityField};

@@ -1,9 +1,17 @@
-//! One simulation: integrate a token system and record diagnostics on a time grid.
+//! One simulation: integrate a token system and record diagnostics on a time grid, resumable
+//! from a [`SimulationState`] bit for bit.
+//!
+//! Rows are recorded at the times `targets[k]` of [`row_times`]: `targets[0] = 0` (the initial
+//! state), then equal intervals of `t_end / P` for the adaptive method (every `ceil(steps / P)`
+//! steps for RK4), and always `t_end`. Results go to a [`SimulationSink`] as they are produced
+//! (rows, snapshots, checkpoints) and are also kept in memory.
 
-use super::integrate::{Integrator, StepControl};
+use super::integrate::{Integrator, IntegratorState, StepControl};
 use super::velocity::VelocityField;
 use crate::analysis::{find_clusters, harmonic_power, ClusterParams};
-use crate::Result;
+use crate::control::Poll;
+use crate::{Error, Result};
+use std::ops::ControlFlow;
 
 /// What to run (all times in the internal unit: `tau` for USA, `t` for SA).
 #[derive(Clone, Debug)]
@@ -17,18 +25,14 @@ pub struct RunConfig {
     /// Save a snapshot every this many accepted steps (the initial and final states are always
     /// saved).
     pub save_every: Option<usize>,
-    /// Number of intervals of the diagnostics grid (rows are recorded at `k t_end / P` for the
-    /// adaptive method, every `ceil(steps / P)` steps for RK4, and always at the end).
+    /// Number of intervals of the diagnostics grid (see [`row_times`]).
     pub series_points: usize,
     /// Cluster definition.
     pub clusters: ClusterParams,
 }
 
-/// Snapshot callback `(step, time, x)`.
-pub type SnapshotSink<'a> = dyn FnMut(usize, f64, &[f64]) -> Result<()> + 'a;
-
 /// Diagnostics at one time.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SeriesRow {
     /// Time (internal unit).
     pub time: f64,
@@ -45,12 +49,44 @@ pub struct SeriesRow {
     /// `C_1..C_Lp`.
     pub power: Vec<f64>,
     /// Largest relative energy identity error over the steps since the previous row (NaN on the
-    /// first row).
+    /// first row and for SA).
     pub identity_error: f64,
 }
 
+impl SeriesRow {
+    /// Flat values `[time, step, energy, speed2, clusters, largest, identity_error, C_1..]`
+    /// (exact: counts are far below 2^53).
+    pub fn to_values(&self) -> Vec<f64> {
+        let mut v = vec![
+            self.time,
+            self.step as f64,
+            self.energy,
+            self.speed2,
+            self.clusters as f64,
+            self.largest_cluster,
+            self.identity_error,
+        ];
+        v.extend_from_slice(&self.power);
+        v
+    }
+
+    /// Inverse of [`SeriesRow::to_values`].
+    pub fn from_values(v: &[f64]) -> Self {
+        SeriesRow {
+            time: v[0],
+            step: v[1] as usize,
+            energy: v[2],
+            speed2: v[3],
+            clusters: v[4] as usize,
+            largest_cluster: v[5],
+            identity_error: v[6],
+            power: v[7..].to_vec(),
+        }
+    }
+}
+
 /// A saved state.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SnapshotInfo {
     /// Accepted steps when it was taken.
     pub step: usize,
@@ -58,12 +94,50 @@ pub struct SnapshotInfo {
     pub time: f64,
 }
 
-/// Outcome of [`simulate`].
-#[derive(Clone, Debug)]
+/// Everything needed to continue a simulation bit for bit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimulationState {
+    /// The integrator.
+    pub integrator: IntegratorState,
+    /// Index of the next row time (rows `0..next_row` are recorded).
+    pub next_row: usize,
+    /// Largest identity error since the last row.
+    pub segment_error: f64,
+    /// Largest identity error so far.
+    pub max_error: f64,
+    /// Rows recorded so far.
+    pub rows: Vec<SeriesRow>,
+    /// Snapshots taken so far.
+    pub snapshots: Vec<SnapshotInfo>,
+}
+
+/// Receives what a simulation produces, when it produces it. Every method has a do-nothing
+/// default; `()` is the sink that keeps results in memory only.
+pub trait SimulationSink {
+    /// A diagnostics row was recorded.
+    fn row(&mut self, _row: &SeriesRow) -> Result<()> {
+        Ok(())
+    }
+    /// A state was saved.
+    fn snapshot(&mut self, _info: &SnapshotInfo, _x: &[f64]) -> Result<()> {
+        Ok(())
+    }
+    /// A checkpoint was asked for (by the poll function, or before an interruption).
+    fn checkpoint(&mut self, _state: &SimulationState) -> Result<()> {
+        Ok(())
+    }
+    /// Fraction of the run done.
+    fn progress(&mut self, _fraction: f64) {}
+}
+
+impl SimulationSink for () {}
+
+/// Outcome of a whole simulation.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SimulationResult {
     /// Diagnostics rows.
     pub rows: Vec<SeriesRow>,
-    /// Snapshots that were handed to the callback.
+    /// Snapshots that were handed to the sink.
     pub snapshots: Vec<SnapshotInfo>,
     /// Accepted steps.
     pub steps: usize,
@@ -77,114 +151,243 @@ pub struct SimulationResult {
     pub final_cluster_sizes: Vec<usize>,
 }
 
-fn row_of(it: &Integrator, dim: usize, cfg: &RunConfig, identity_error: f64) -> SeriesRow {
-    let power = harmonic_power(&it.x, dim, cfg.lmax_power);
-    let cl = find_clusters(&it.x, dim, &cfg.clusters);
-    let n = it.x.len() / dim;
-    SeriesRow {
-        time: it.time,
-        step: it.steps,
-        energy: it.energy(),
-        speed2: it.speed2(),
-        clusters: cl.count(),
-        largest_cluster: cl.sizes.first().map_or(0.0, |&s| s as f64 / n as f64),
-        power: power[1..].to_vec(),
-        identity_error,
-    }
-}
-
-/// Integrate from the unit rows `x0` to `cfg.t_end`. `snapshot(step, time, x)` is called for
-/// the initial state, every `save_every` steps and the final state; `progress(fraction)` after
-/// every step.
-pub fn simulate(
-    cfg: &RunConfig,
-    field: &dyn VelocityField,
-    x0: Vec<f64>,
-    snapshot: &mut SnapshotSink,
-    progress: &dyn Fn(f64),
-) -> Result<SimulationResult> {
-    let dim = field.dim();
-    let (control, row_every) = match cfg.control {
+/// Row times of `cfg` (internal unit), starting with 0 and ending with `t_end`, and the step
+/// control actually used (RK4 steps are shortened to `t_end / ceil(t_end / dt)`).
+pub fn row_times(cfg: &RunConfig) -> (Vec<f64>, StepControl) {
+    match cfg.control {
         StepControl::Rk4 { dt } => {
             let steps = ((cfg.t_end / dt) * (1.0 - 1e-12)).ceil().max(1.0) as usize;
             let h = cfg.t_end / steps as f64;
             let every = steps.div_ceil(cfg.series_points.max(1));
-            (StepControl::Rk4 { dt: h }, Some((h, every, steps)))
-        }
-        c => (c, None),
-    };
-    let mut it = Integrator::new(field, x0, control);
-    let mut rows = vec![row_of(&it, dim, cfg, f64::NAN)];
-    let mut snaps = vec![SnapshotInfo { step: 0, time: 0.0 }];
-    snapshot(0, 0.0, &it.x)?;
-    let mut max_err: f64 = 0.0;
-    let mut seg_err: f64 = 0.0;
-    let mut failure: Option<crate::Error> = None;
-    let targets: Vec<f64> = match row_every {
-        Some((h, every, steps)) => {
-            let mut t = Vec::new();
+            let mut t = vec![0.0];
             let mut k = every;
             while k < steps {
                 t.push(h * k as f64);
                 k += every;
             }
             t.push(cfg.t_end);
-            t
+            (t, StepControl::Rk4 { dt: h })
         }
-        None => {
+        c => {
             let p = cfg.series_points.max(1);
-            (1..=p).map(|k| cfg.t_end * k as f64 / p as f64).collect()
-        }
-    };
-    let last = targets.len() - 1;
-    for (ti, &target) in targets.iter().enumerate() {
-        let target = if ti == last { cfg.t_end } else { target };
-        let mut saved_at = usize::MAX;
-        it.advance_to(target, |it, r| {
-            if !r.identity_error.is_nan() {
-                seg_err = seg_err.max(r.identity_error);
-            }
-            if let Some(k) = cfg.save_every {
-                if k > 0 && it.steps % k == 0 && failure.is_none() {
-                    saved_at = it.steps;
-                    if let Err(e) = snapshot(it.steps, it.time, &it.x) {
-                        failure = Some(e);
-                    }
-                    snaps.push(SnapshotInfo {
-                        step: it.steps,
-                        time: it.time,
-                    });
-                }
-            }
-            progress(it.time / cfg.t_end);
-        });
-        if let Some(e) = failure.take() {
-            return Err(e);
-        }
-        max_err = max_err.max(seg_err);
-        let sa = field.model() == crate::Model::Sa;
-        rows.push(row_of(&it, dim, cfg, if sa { f64::NAN } else { seg_err }));
-        seg_err = 0.0;
-        if ti == last && saved_at != it.steps {
-            snapshot(it.steps, it.time, &it.x)?;
-            snaps.push(SnapshotInfo {
-                step: it.steps,
-                time: it.time,
-            });
+            let mut t: Vec<f64> = (0..p).map(|k| cfg.t_end * k as f64 / p as f64).collect();
+            t.push(cfg.t_end);
+            (t, c)
         }
     }
-    let final_cluster_sizes = find_clusters(&it.x, dim, &cfg.clusters).sizes;
-    Ok(SimulationResult {
-        rows,
-        snapshots: snaps,
-        steps: it.steps,
-        rejected: it.rejected,
-        max_identity_error: if field.model() == crate::Model::Sa {
+}
+
+/// A running simulation.
+pub struct Simulation<'f> {
+    cfg: RunConfig,
+    field: &'f dyn VelocityField,
+    it: Integrator<'f>,
+    targets: Vec<f64>,
+    next_row: usize,
+    seg_err: f64,
+    max_err: f64,
+    rows: Vec<SeriesRow>,
+    snapshots: Vec<SnapshotInfo>,
+}
+
+impl<'f> Simulation<'f> {
+    /// A simulation from the unit rows `x0` (nothing is recorded before [`Simulation::run`]).
+    pub fn new(cfg: &RunConfig, field: &'f dyn VelocityField, x0: Vec<f64>) -> Self {
+        let (targets, control) = row_times(cfg);
+        Simulation {
+            cfg: cfg.clone(),
+            field,
+            it: Integrator::new(field, x0, control),
+            targets,
+            next_row: 0,
+            seg_err: 0.0,
+            max_err: 0.0,
+            rows: Vec::new(),
+            snapshots: Vec::new(),
+        }
+    }
+
+    /// Continue from a state saved by [`Simulation::state`] with the same configuration.
+    pub fn restore(cfg: &RunConfig, field: &'f dyn VelocityField, state: SimulationState) -> Self {
+        let (targets, control) = row_times(cfg);
+        Simulation {
+            cfg: cfg.clone(),
+            field,
+            it: Integrator::restore(field, state.integrator, control),
+            targets,
+            next_row: state.next_row,
+            seg_err: state.segment_error,
+            max_err: state.max_error,
+            rows: state.rows,
+            snapshots: state.snapshots,
+        }
+    }
+
+    /// The state to save.
+    pub fn state(&self) -> SimulationState {
+        SimulationState {
+            integrator: self.it.state(),
+            next_row: self.next_row,
+            segment_error: self.seg_err,
+            max_error: self.max_err,
+            rows: self.rows.clone(),
+            snapshots: self.snapshots.clone(),
+        }
+    }
+
+    /// True when every row has been recorded.
+    pub fn is_finished(&self) -> bool {
+        self.next_row >= self.targets.len()
+    }
+
+    fn is_sa(&self) -> bool {
+        self.field.model() == crate::Model::Sa
+    }
+
+    fn record_row(&mut self, sink: &mut dyn SimulationSink) -> Result<()> {
+        let it = &self.it;
+        let dim = self.field.dim();
+        if !(it.energy().is_finite() && it.x.iter().all(|v| v.is_finite())) {
+            return Err(Error::Numerical(format!(
+                "the token state is not finite at time {} (internal unit, step {}): the run cannot continue",
+                it.time, it.steps
+            )));
+        }
+        let power = harmonic_power(&it.x, dim, self.cfg.lmax_power);
+        let cl = find_clusters(&it.x, dim, &self.cfg.clusters);
+        let n = it.x.len() / dim;
+        let identity_error = if self.next_row == 0 || self.is_sa() {
             f64::NAN
         } else {
-            max_err
-        },
-        final_x: it.x,
-        final_cluster_sizes,
-    })
+            self.seg_err
+        };
+        let row = SeriesRow {
+            time: it.time,
+            step: it.steps,
+            energy: it.energy(),
+            speed2: it.speed2(),
+            clusters: cl.count(),
+            largest_cluster: cl.sizes.first().map_or(0.0, |&s| s as f64 / n as f64),
+            power: power[1..].to_vec(),
+            identity_error,
+        };
+        sink.row(&row)?;
+        self.rows.push(row);
+        self.max_err = self.max_err.max(self.seg_err);
+        self.seg_err = 0.0;
+        self.next_row += 1;
+        Ok(())
+    }
+
+    fn save_snapshot(&mut self, sink: &mut dyn SimulationSink) -> Result<()> {
+        let info = SnapshotInfo {
+            step: self.it.steps,
+            time: self.it.time,
+        };
+        sink.snapshot(&info, &self.it.x)?;
+        self.snapshots.push(info);
+        Ok(())
+    }
+
+    /// Run to the end, handing results to `sink`. `poll()` is asked after every accepted step:
+    /// [`Poll::Checkpoint`] hands the state to `sink.checkpoint`, [`Poll::Stop`] does the same
+    /// and returns [`Error::Interrupted`] (continue later with [`Simulation::restore`]).
+    pub fn run(&mut self, sink: &mut dyn SimulationSink, poll: &dyn Fn() -> Poll) -> Result<()> {
+        if self.next_row == 0 {
+            self.record_row(sink)?;
+            self.save_snapshot(sink)?;
+        }
+        let t_end = self.cfg.t_end;
+        while !self.is_finished() {
+            let target = self.targets[self.next_row];
+            let mut pending: Option<Result<()>> = None;
+            let mut failure: Option<Error> = None;
+            let save_every = self.cfg.save_every;
+            let mut snaps: Vec<SnapshotInfo> = Vec::new();
+            let mut seg_err = self.seg_err;
+            let reached = {
+                let sink_ref = &mut *sink;
+                self.it.advance_until(target, |it, r| {
+                    if !r.identity_error.is_nan() {
+                        seg_err = seg_err.max(r.identity_error);
+                    }
+                    if let Some(k) = save_every {
+                        if it.steps.is_multiple_of(k) {
+                            let info = SnapshotInfo {
+                                step: it.steps,
+                                time: it.time,
+                            };
+                            if let Err(e) = sink_ref.snapshot(&info, &it.x) {
+                                failure = Some(e);
+                                return ControlFlow::Break(());
+                            }
+                            snaps.push(info);
+                        }
+                    }
+                    sink_ref.progress(it.time / t_end);
+                    match poll() {
+                        Poll::Continue => ControlFlow::Continue(()),
+                        p => {
+                            pending = Some(if p == Poll::Stop {
+                                Err(Error::Interrupted(String::new()))
+                            } else {
+                                Ok(())
+                            });
+                            ControlFlow::Break(())
+                        }
+                    }
+                })
+            };
+            self.seg_err = seg_err;
+            self.snapshots.extend(snaps);
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            if let Some(e) = self.it.failure() {
+                return Err(e);
+            }
+            if reached {
+                self.record_row(sink)?;
+                let last = self.next_row == self.targets.len();
+                if last && self.snapshots.last().map(|s| s.step) != Some(self.it.steps) {
+                    self.save_snapshot(sink)?;
+                }
+            }
+            if let Some(p) = pending {
+                sink.checkpoint(&self.state())?;
+                p?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The results (call after [`Simulation::run`] returned `Ok`).
+    pub fn into_result(self) -> SimulationResult {
+        let dim = self.field.dim();
+        let final_cluster_sizes = find_clusters(&self.it.x, dim, &self.cfg.clusters).sizes;
+        let sa = self.is_sa();
+        SimulationResult {
+            rows: self.rows,
+            snapshots: self.snapshots,
+            steps: self.it.steps,
+            rejected: self.it.rejected,
+            max_identity_error: if sa { f64::NAN } else { self.max_err },
+            final_x: self.it.x,
+            final_cluster_sizes,
+        }
+    }
+}
+
+/// Integrate from the unit rows `x0` to `cfg.t_end` in one go, handing results to `sink`;
+/// `poll` as in [`Simulation::run`] (pass `&|| Poll::Continue` to never stop).
+pub fn simulate(
+    cfg: &RunConfig,
+    field: &dyn VelocityField,
+    x0: Vec<f64>,
+    sink: &mut dyn SimulationSink,
+    poll: &dyn Fn() -> Poll,
+) -> Result<SimulationResult> {
+    let mut sim = Simulation::new(cfg, field, x0);
+    sim.run(sink, poll)?;
+    Ok(sim.into_result())
 }

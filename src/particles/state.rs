@@ -113,7 +113,7 @@ impl TokenState {
         }
         if let Some(d) = expected_dim {
             if d != dim {
-                return Err(bad(format!("array has d = {dim} columns but --dim is {d}")));
+                return Err(bad(format!("array has d = {dim} columns but dim is {d}")));
             }
         }
         Self::from_rows(n, dim, arr.data).map_err(|e| bad(e.to_string()))

@@ -26,7 +26,9 @@ pub trait VelocityField: Send + Sync {
 }
 
 /// Summation method selected on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Exact pairwise summation, `O(N^2 d)`.
@@ -135,7 +137,7 @@ pub fn build_velocity_field(
             return Err(Error::parameter(
                 "method",
                 "fast",
-                format!("exact or auto for --dim {dim} (fast summation exists for d = 2, 3)"),
+                format!("exact or auto for dim = {dim} (fast summation exists for d = 2, 3)"),
             ));
         }
         return Ok(exact());

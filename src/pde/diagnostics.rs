@@ -29,8 +29,8 @@ pub fn tail_fraction(power: &[f64]) -> f64 {
 pub struct Diagnostics {
     /// `int rho dsigma` (coefficient 0).
     pub mass: f64,
-    /// Energy `(1/(2 beta)) int int K rho rho` with the kernel of the reporting time unit
-    /// (physical kernel `exp(beta <x,y>)` or scaled kernel `exp(beta(<x,y> - 1))`).
+    /// Energy with the scaled kernel, `E_s = (1/(2 beta)) int int exp(beta(<x,y> - 1)) rho rho`
+    /// (`= e^{-beta} E`, finite for every beta; the particle simulator's `energy` column).
     pub energy: f64,
     /// Minimum of `rho` over the grid points.
     pub min_rho: f64,
@@ -41,20 +41,18 @@ pub struct Diagnostics {
 }
 
 /// Compute the diagnostics of `coeffs`; `grid` receives the density on the grid;
-/// `energy_scaled` is the scaled-kernel energy and `ln_energy_factor` the log of the factor
-/// converting it to the reporting unit (`beta` for the physical kernel, 0 for the scaled one).
+/// `energy_scaled` is the scaled-kernel energy.
 pub fn diagnose<B: Basis>(
     basis: &mut B,
     coeffs: &[f64],
     grid: &mut [f64],
     energy_scaled: f64,
-    ln_energy_factor: f64,
 ) -> Diagnostics {
     basis.synthesize(coeffs, grid);
     let power = basis.power_spectrum(coeffs);
     Diagnostics {
         mass: coeffs[0],
-        energy: energy_scaled * ln_energy_factor.exp(),
+        energy: energy_scaled,
         min_rho: grid.iter().copied().fold(f64::INFINITY, f64::min),
         tail_fraction: tail_fraction(&power),
         power,

@@ -22,7 +22,9 @@ pub use sphere::SphereBasis;
 pub use zonal::ZonalBasis;
 
 /// The three geometries of the mean-field solver.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Geometry {
     /// The circle `S^1` (`d = 2`), Fourier modes.

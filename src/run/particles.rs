@@ -1,0 +1,827 @@
+//! Particle runs: the specification (`[particles]` in a config file, `attnflow particles` on the
+//! command line), its resolution into a plan, and the executor that writes the documented
+//! output layout as the run goes, with checkpoints and resume.
+//!
+//! Every default is defined here (or in the library function named next to the field) and
+//! nowhere else; [`ParticlesSpec::resolve`] fills them in, and a run is executed from the
+//! resolved specification only, so re-running `run.json` repeats it bit for bit.
+
+use super::checkpoint::Checkpoint;
+use super::limits;
+use super::outdir::SeriesWriter;
+use super::record::RunRecord;
+use super::time::TimeScale;
+use super::value::{count_opt, parse_count};
+use crate::analysis::ClusterParams;
+use crate::control::{Poll, RunControl};
+use crate::io::write_npy_f64;
+use crate::particles::{
+    build_velocity_field, initial_state, IntegratorState, Method, RunConfig, SeriesRow, Simulation,
+    SimulationResult, SimulationSink, SimulationState, SnapshotInfo, StepControl, TokenState,
+    VelocityField,
+};
+use crate::{linear, Error, Model, Result, TimeUnit};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Default local error tolerance of the adaptive Dormand–Prince integrator (absolute, on unit
+/// vectors), for particle runs and every experiment built on them.
+pub const DEFAULT_TOL: f64 = 1e-8;
+/// Default relative truncation tolerance of the fast summation.
+pub const DEFAULT_SUMMATION_TOL: f64 = 1e-12;
+/// Default largest degree of the recorded harmonic power.
+pub const DEFAULT_LMAX_POWER: usize = 16;
+/// Default number of intervals of the diagnostics grid.
+pub const DEFAULT_SERIES_POINTS: usize = 200;
+/// Default wall-clock interval between checkpoints, seconds.
+pub const DEFAULT_CHECKPOINT_EVERY: f64 = 300.0;
+/// Largest ensemble accepted.
+pub const MAX_ENSEMBLE: usize = 1_000_000;
+/// Largest number of diagnostics intervals accepted.
+pub const MAX_SERIES_POINTS: usize = 10_000_000;
+/// Largest recorded harmonic degree accepted.
+pub const MAX_LMAX_POWER: usize = 1000;
+
+/// Default final time (internal unit): `(ln N + 5) / gamma_{l*}`, about twice the time
+/// `ln(N) / (2 gamma_{l*})` at which the meta-stable clusters appear (linear theory).
+pub fn default_t_end(n: usize, beta: f64, dim: usize, model: Model) -> f64 {
+    let lstar = linear::dominant_degree(beta, dim);
+    let rate = linear::growth_rate(lstar, beta, dim, model, TimeUnit::Scaled);
+    ((n.max(2) as f64).ln() + 5.0) / rate
+}
+
+/// A particle run. Field names are the command-line flags with `-` written `_`; every field
+/// is optional in a config file except `dim`, `beta` and `n` (or `init`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+#[command(allow_negative_numbers = true)]
+pub struct ParticlesSpec {
+    /// Ambient dimension d (tokens on S^{d-1}), 2 <= d <= 1024.
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub dim: Option<usize>,
+    /// Number of tokens N >= 1 (1e6 is accepted); taken from the file with --init.
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub n: Option<usize>,
+    /// Inverse temperature beta in [1e-6, 1e5].
+    #[arg(long)]
+    pub beta: Option<f64>,
+    /// Attention model: usa (unnormalised, default) or sa (softmax).
+    #[arg(long, value_enum)]
+    pub model: Option<Model>,
+    /// Final time, in the unit of --time [default: (ln N + 5) / gamma_{l*}, about twice the
+    /// time at which clusters appear].
+    #[arg(long)]
+    pub t_end: Option<f64>,
+    /// Unit of --t-end and --dt: physical (t, default) or scaled (tau = e^beta t for USA;
+    /// identical to t for SA).
+    #[arg(long, value_enum)]
+    pub time: Option<TimeUnit>,
+    /// Classical RK4 with this step (unit of --time), shortened to divide --t-end.
+    #[arg(long, conflicts_with = "tol")]
+    pub dt: Option<f64>,
+    /// Adaptive Dormand–Prince 5(4) with this local error tolerance [default: 1e-8].
+    #[arg(long)]
+    pub tol: Option<f64>,
+    /// Random seed of the initial state (system s of an ensemble uses PCG stream s) [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Summation: exact (O(N^2 d)), fast (spectral, d = 2, 3) or auto (the cheaper, default).
+    #[arg(long, value_enum)]
+    pub method: Option<Method>,
+    /// Relative truncation tolerance of the fast summation [default: 1e-12].
+    #[arg(long)]
+    pub summation_tol: Option<f64>,
+    /// Number of independent systems run in parallel [default: 1].
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub ensemble: Option<usize>,
+    /// Largest degree Lp of the recorded harmonic power C_1..C_Lp [default: 16].
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub lmax_power: Option<usize>,
+    /// Also save the state every K accepted steps (the initial and final states are always saved).
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub save_every: Option<usize>,
+    /// Number of intervals of the diagnostics time grid [default: 200].
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub series_points: Option<usize>,
+    /// Cluster definition: angular radius delta in radians [default: 0.03].
+    #[arg(long)]
+    pub cluster_radius: Option<f64>,
+    /// Cluster definition: required density relative to uniform [default: 3].
+    #[arg(long)]
+    pub cluster_density: Option<f64>,
+    /// Cluster definition: smallest cluster as a fraction of N [default: 0.01].
+    #[arg(long)]
+    pub cluster_min_fraction: Option<f64>,
+    /// Initial state: an N x d float64 .npy file (rows normalised to the sphere).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// Output directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seconds of wall-clock time between checkpoints [default: 300].
+    #[arg(long)]
+    pub checkpoint_every: Option<f64>,
+}
+
+/// A resolved particle run: what the executor needs, in internal units.
+#[derive(Clone, Debug)]
+pub struct ParticlesPlan {
+    /// The specification with every default filled in.
+    pub spec: ParticlesSpec,
+    /// Ambient dimension.
+    pub dim: usize,
+    /// Tokens per system.
+    pub n: usize,
+    /// Inverse temperature.
+    pub beta: f64,
+    /// Model.
+    pub model: Model,
+    /// The time conversion.
+    pub scale: TimeScale,
+    /// Integration and diagnostics configuration (internal unit).
+    pub cfg: RunConfig,
+    /// Summation method requested.
+    pub method: Method,
+    /// Fast-summation tolerance.
+    pub summation_tol: f64,
+    /// Number of systems.
+    pub ensemble: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Initial state from a file.
+    pub init: Option<TokenState>,
+    /// Rows of the init file that were not unit vectors.
+    pub init_rows_normalised: usize,
+}
+
+fn required<T: Clone>(v: &Option<T>, name: &str, accepted: &str) -> Result<T> {
+    v.clone()
+        .ok_or_else(|| Error::parameter(name, "(missing)", accepted))
+}
+
+impl ParticlesSpec {
+    /// Check every field, fill in every default and derive the plan. Nothing is written.
+    pub fn resolve(&self) -> Result<ParticlesPlan> {
+        let s = self;
+        let dim = required(&s.dim, "dim", "an integer in [2, 1024]")?;
+        let dim = linear::check_dim(dim.min(i64::MAX as usize) as i64)?;
+        let beta = linear::check_beta(required(&s.beta, "beta", "a finite number > 0")?)?;
+        let model = s.model.unwrap_or(Model::Usa);
+        let time = s.time.unwrap_or(TimeUnit::Physical);
+        let scale = TimeScale::new(model, beta, time);
+        let (init, init_rows_normalised) = match &s.init {
+            Some(path) => {
+                let (st, k) = TokenState::from_npy(path, Some(dim))?;
+                (Some(st), k)
+            }
+            None => (None, 0),
+        };
+        let n = match (&init, s.n) {
+            (Some(st), Some(n)) if n != st.n => {
+                return Err(Error::parameter(
+                    "n",
+                    n,
+                    format!("the number of rows of the init file ({})", st.n),
+                ))
+            }
+            (Some(st), _) => st.n,
+            (None, Some(n)) => crate::error::require_count("n", n, 1, usize::MAX)?,
+            (None, None) => {
+                return Err(Error::parameter(
+                    "n",
+                    "(missing)",
+                    "an integer >= 1, or an init file",
+                ))
+            }
+        };
+        let summation_tol = crate::error::require_in_range(
+            "summation_tol",
+            s.summation_tol.unwrap_or(DEFAULT_SUMMATION_TOL),
+            1e-16,
+            1e-2,
+        )?;
+        let ensemble =
+            crate::error::require_count("ensemble", s.ensemble.unwrap_or(1), 1, MAX_ENSEMBLE)?;
+        let lmax_power = crate::error::require_count(
+            "lmax_power",
+            s.lmax_power.unwrap_or(DEFAULT_LMAX_POWER),
+            1,
+            MAX_LMAX_POWER,
+        )?;
+        if let Some(k) = s.save_every {
+            crate::error::require_count("save_every", k, 1, usize::MAX)?;
+        }
+        let series_points = crate::error::require_count(
+            "series_points",
+            s.series_points.unwrap_or(DEFAULT_SERIES_POINTS),
+            1,
+            MAX_SERIES_POINTS,
+        )?;
+        let defaults = ClusterParams::default();
+        let clusters = ClusterParams {
+            radius: crate::error::require_in_range(
+                "cluster_radius",
+                s.cluster_radius.unwrap_or(defaults.radius),
+                1e-9,
+                3.0,
+            )?,
+            density_factor: crate::error::require_positive(
+                "cluster_density",
+                s.cluster_density.unwrap_or(defaults.density_factor),
+            )?,
+            min_fraction: crate::error::require_in_range(
+                "cluster_min_fraction",
+                s.cluster_min_fraction.unwrap_or(defaults.min_fraction),
+                0.0,
+                1.0,
+            )?,
+        };
+        let checkpoint_every = crate::error::require_in_range(
+            "checkpoint_every",
+            s.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY),
+            0.0,
+            1e9,
+        )?;
+        let method = s.method.unwrap_or(Method::Auto);
+        let seed = s.seed.unwrap_or(0);
+        // Final time: the default is formed in the internal unit, expressed in the user's unit,
+        // and the run uses the round trip of that value (so re-running the record is exact).
+        let t_end_user = match s.t_end {
+            Some(t) => t,
+            None => {
+                let user = scale.to_user(default_t_end(n, beta, dim, model));
+                if !(user.is_finite() && user > 0.0) {
+                    return Err(Error::parameter(
+                        "t_end",
+                        "(default)",
+                        format!("an explicit value: the default underflows in {time} time at beta = {beta} (use time = \"scaled\")"),
+                    ));
+                }
+                user
+            }
+        };
+        let t_end = scale.to_internal("t_end", t_end_user)?;
+        let (control, dt, tol) = match (s.dt, s.tol) {
+            (Some(_), Some(_)) => {
+                return Err(Error::parameter(
+                    "dt",
+                    "(given with tol)",
+                    "either dt (fixed-step RK4) or tol (adaptive), not both",
+                ))
+            }
+            (Some(dt), None) => {
+                let h = scale.to_internal("dt", dt)?;
+                let steps = t_end / h;
+                if steps > crate::pde::MAX_FIXED_STEPS {
+                    return Err(Error::Resources(format!(
+                        "t_end / dt = {steps:.3e} steps (more than {:e}): raise dt or use adaptive stepping (tol)",
+                        crate::pde::MAX_FIXED_STEPS
+                    )));
+                }
+                (StepControl::Rk4 { dt: h }, Some(dt), None)
+            }
+            (None, tol) => {
+                let tol =
+                    crate::error::require_in_range("tol", tol.unwrap_or(DEFAULT_TOL), 1e-15, 0.1)?;
+                (StepControl::DormandPrince { tol }, None, Some(tol))
+            }
+        };
+        let cfg = RunConfig {
+            t_end,
+            control,
+            lmax_power,
+            save_every: s.save_every,
+            series_points,
+            clusters,
+        };
+        limits::check_particles(n, dim, ensemble, &cfg)?;
+        // The summation method must exist for this run (fast: d = 2, 3 and a bounded degree).
+        build_velocity_field(method, dim, beta, model, n, summation_tol)?;
+        let spec = ParticlesSpec {
+            dim: Some(dim),
+            n: Some(n),
+            beta: Some(beta),
+            model: Some(model),
+            t_end: Some(t_end_user),
+            time: Some(time),
+            dt,
+            tol,
+            seed: Some(seed),
+            method: Some(method),
+            summation_tol: Some(summation_tol),
+            ensemble: Some(ensemble),
+            lmax_power: Some(lmax_power),
+            save_every: s.save_every,
+            series_points: Some(series_points),
+            cluster_radius: Some(clusters.radius),
+            cluster_density: Some(clusters.density_factor),
+            cluster_min_fraction: Some(clusters.min_fraction),
+            init: s.init.clone(),
+            out: s.out.clone(),
+            checkpoint_every: Some(checkpoint_every),
+        };
+        Ok(ParticlesPlan {
+            spec,
+            dim,
+            n,
+            beta,
+            model,
+            scale,
+            cfg,
+            method,
+            summation_tol,
+            ensemble,
+            seed,
+            init,
+            init_rows_normalised,
+        })
+    }
+}
+
+/// Columns of `series.csv` after the optional `system` column.
+pub fn series_columns(lmax_power: usize) -> Vec<String> {
+    let mut c: Vec<String> = [
+        "t",
+        "tau",
+        "step",
+        "energy",
+        "speed2",
+        "clusters",
+        "largest_cluster_fraction",
+        "energy_identity_error",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    c.extend((1..=lmax_power).map(|l| format!("C_{l}")));
+    c
+}
+
+/// The values of one row in the order of [`series_columns`].
+pub fn series_values(row: &SeriesRow, scale: &TimeScale) -> Vec<f64> {
+    let mut v = vec![
+        scale.t_of_tau(row.time),
+        row.time,
+        row.step as f64,
+        row.energy,
+        row.speed2,
+        row.clusters as f64,
+        row.largest_cluster,
+        row.identity_error,
+    ];
+    v.extend_from_slice(&row.power);
+    v
+}
+
+/// Meaning of every column and file of a particle run (for `run.json`).
+pub fn conventions() -> serde_json::Value {
+    json!({
+        "t": "physical time of the equations (USA: t = e^-beta tau, may underflow to 0 for beta > ~700)",
+        "tau": "internal time: tau = e^beta t for USA (scaled kernel exp(beta(<x,y>-1))), tau = t for SA",
+        "step": "accepted integrator steps so far",
+        "energy": "E_N = (1/(2 beta N^2)) sum_ij exp(beta(<x_i,x_j> - 1)): the scaled-kernel energy (the physical energy is e^beta E_N); the same meaning as the PDE's energy column",
+        "speed2": "(1/N) sum_i |dx_i/dtau|^2, per unit of the internal time tau; for USA dE_N/dtau = speed2 exactly",
+        "clusters": "number of clusters (density-based definition, parameters cluster_radius, cluster_density, cluster_min_fraction)",
+        "largest_cluster_fraction": "fraction of the tokens in the largest cluster (0 without clusters)",
+        "energy_identity_error": "max over the steps since the previous row of |dE_N/dtau - speed2| / speed2 (difference quotient against the method's quadrature); NaN on the first row and for SA",
+        "C_l": "harmonic power C_l = (1/N^2) sum_ij Z_l(<x_i,x_j>), Z_l = dim(H_l) C_l^a/C_l^a(1), a = (d-2)/2; E C_l = dim(H_l)/N for iid uniform tokens",
+        "system": "index of the system in an ensemble (initial state from PCG stream `system` of the seed)",
+        "snapshots": "x_<step>.npy (ensembles: x_s<system>_<step>.npy): N x d float64 unit rows; their times are in snapshots.csv (system, step, t, tau) and in results.snapshots",
+        "series_mean.csv": "ensembles: the mean over systems of every column at each row time",
+    })
+}
+
+/// Output names of system `s` of an ensemble of `m`.
+struct Names {
+    suffix: String,
+}
+
+impl Names {
+    fn new(s: usize, m: usize) -> Self {
+        Names {
+            suffix: if m > 1 {
+                format!("_s{s}")
+            } else {
+                String::new()
+            },
+        }
+    }
+    fn series(&self) -> String {
+        format!("series{}.csv", self.suffix)
+    }
+    fn snapshots(&self) -> String {
+        format!("snapshots{}.csv", self.suffix)
+    }
+    fn checkpoint(&self) -> String {
+        format!("checkpoint{}.bin", self.suffix)
+    }
+    fn snapshot(&self, step: usize) -> String {
+        format!("x{}_{step:06}.npy", self.suffix)
+    }
+}
+
+fn snapshot_columns() -> Vec<String> {
+    ["step", "t", "tau"].iter().map(|s| s.to_string()).collect()
+}
+
+fn snapshot_values(info: &SnapshotInfo, scale: &TimeScale) -> Vec<f64> {
+    vec![info.step as f64, scale.t_of_tau(info.time), info.time]
+}
+
+/// Save a simulation state as a checkpoint.
+fn state_checkpoint(system: usize, st: &SimulationState) -> Checkpoint {
+    let mut c = Checkpoint::new();
+    c.set("kind", "particles");
+    c.set("system", system);
+    c.set("steps", st.integrator.steps);
+    c.set("rejected", st.integrator.rejected);
+    c.set("next_row", st.next_row);
+    c.set("rows", st.rows.len());
+    c.set(
+        "snapshot_steps",
+        st.snapshots.iter().map(|s| s.step).collect::<Vec<_>>(),
+    );
+    c.push_array("x", st.integrator.x.clone());
+    c.push_array(
+        "scalars",
+        vec![
+            st.integrator.time,
+            st.integrator.h_next,
+            st.segment_error,
+            st.max_error,
+        ],
+    );
+    c.push_array(
+        "snapshot_times",
+        st.snapshots.iter().map(|s| s.time).collect(),
+    );
+    c.push_array("rows", st.rows.iter().flat_map(|r| r.to_values()).collect());
+    c
+}
+
+fn state_from_checkpoint(c: &Checkpoint) -> Result<SimulationState> {
+    let scalars = c.array("scalars")?;
+    let steps: Vec<usize> = c.get("snapshot_steps")?;
+    let times = c.array("snapshot_times")?;
+    let nrows: usize = c.get("rows")?;
+    let flat = c.array("rows")?;
+    if scalars.len() != 4 || times.len() != steps.len() || (nrows > 0 && flat.len() % nrows != 0) {
+        return Err(Error::Numerical("checkpoint: inconsistent arrays".into()));
+    }
+    let width = flat.len().checked_div(nrows).unwrap_or(0);
+    Ok(SimulationState {
+        integrator: IntegratorState {
+            x: c.array("x")?.to_vec(),
+            time: scalars[0],
+            steps: c.get("steps")?,
+            rejected: c.get("rejected")?,
+            h_next: scalars[1],
+        },
+        next_row: c.get("next_row")?,
+        segment_error: scalars[2],
+        max_error: scalars[3],
+        rows: flat
+            .chunks(width.max(1))
+            .take(nrows)
+            .map(SeriesRow::from_values)
+            .collect(),
+        snapshots: steps
+            .iter()
+            .zip(times)
+            .map(|(&step, &time)| SnapshotInfo { step, time })
+            .collect(),
+    })
+}
+
+/// The files of one system, written as the simulation goes.
+struct SystemFiles<'a> {
+    dir: &'a Path,
+    names: Names,
+    dim: usize,
+    scale: TimeScale,
+    system: usize,
+    series: SeriesWriter,
+    snapshots: SeriesWriter,
+    progress: &'a (dyn Fn(usize, f64) + Sync),
+    record: Option<&'a Mutex<RunRecord>>,
+    ensemble: usize,
+}
+
+impl SimulationSink for SystemFiles<'_> {
+    fn row(&mut self, row: &SeriesRow) -> Result<()> {
+        self.series.append(&series_values(row, &self.scale))
+    }
+    fn snapshot(&mut self, info: &SnapshotInfo, x: &[f64]) -> Result<()> {
+        let path = self.dir.join(self.names.snapshot(info.step));
+        write_npy_f64(&path, &[x.len() / self.dim, self.dim], x)?;
+        self.snapshots.append(&snapshot_values(info, &self.scale))
+    }
+    fn checkpoint(&mut self, state: &SimulationState) -> Result<()> {
+        state_checkpoint(self.system, state).write(&self.dir.join(self.names.checkpoint()))?;
+        match self.record {
+            Some(rec) => note_checkpoint(rec, self.dir, self.ensemble, self.system),
+            None => Ok(()),
+        }
+    }
+    fn progress(&mut self, fraction: f64) {
+        (self.progress)(self.system, fraction)
+    }
+}
+
+/// In-memory sink that only reports progress.
+struct ProgressOnly<'a> {
+    system: usize,
+    progress: &'a (dyn Fn(usize, f64) + Sync),
+}
+
+impl SimulationSink for ProgressOnly<'_> {
+    fn progress(&mut self, fraction: f64) {
+        (self.progress)(self.system, fraction)
+    }
+}
+
+/// Results of a particle run.
+pub struct ParticlesOutcome {
+    /// One result per system.
+    pub systems: Vec<SimulationResult>,
+    /// The summation method actually used.
+    pub method: String,
+}
+
+/// Quantities derived from the plan, for `run.json`.
+pub fn derived(plan: &ParticlesPlan, field: &dyn VelocityField) -> serde_json::Value {
+    json!({
+        "internal_time": plan.scale.internal_name(),
+        "tau_end": plan.cfg.t_end,
+        "integrator": match plan.cfg.control {
+            StepControl::Rk4 { .. } => "rk4",
+            StepControl::DormandPrince { .. } => "dormand-prince-5(4)",
+        },
+        "dt_internal": match plan.cfg.control { StepControl::Rk4 { dt } => Some(dt), _ => None },
+        "method": field.description(),
+        "init_rows_normalised": plan.init_rows_normalised,
+        "dominant_degree": linear::dominant_degree(plan.beta, plan.dim),
+    })
+}
+
+/// Run the plan. With `dir`, the outputs are written into it as the run goes (the record is
+/// kept in `record`); checkpoints follow `ctl`'s schedule and are written before an
+/// interruption; with `resume`, systems continue from their checkpoints. Without `dir`, the
+/// run is in memory and a stop request ends it with [`Error::Interrupted`].
+pub fn execute(
+    plan: &ParticlesPlan,
+    dir: Option<&Path>,
+    record: Option<&Mutex<RunRecord>>,
+    ctl: &RunControl,
+    resume: bool,
+) -> Result<ParticlesOutcome> {
+    use rayon::prelude::*;
+    let field = build_velocity_field(
+        plan.method,
+        plan.dim,
+        plan.beta,
+        plan.model,
+        plan.n,
+        plan.summation_tol,
+    )?;
+    if let Some(rec) = record {
+        let mut r = rec.lock().unwrap_or_else(|e| e.into_inner());
+        r.derived = derived(plan, field.as_ref());
+        if let Some(d) = dir {
+            r.write(d)?;
+        }
+    }
+    let m = plan.ensemble;
+    let fractions: Vec<Mutex<f64>> = (0..m).map(|_| Mutex::new(0.0)).collect();
+    let report = |s: usize, f: f64| {
+        if let Ok(mut v) = fractions[s].lock() {
+            *v = f;
+        }
+        let mean = fractions
+            .iter()
+            .map(|v| *v.lock().unwrap_or_else(|e| e.into_inner()))
+            .sum::<f64>()
+            / m as f64;
+        ctl.progress(mean, "particles");
+    };
+    let run_one = |s: usize| -> Result<SimulationResult> {
+        let names = Names::new(s, m);
+        let saved = match (dir, resume) {
+            (Some(d), true) if d.join(names.checkpoint()).is_file() => Some(state_from_checkpoint(
+                &Checkpoint::read(&d.join(names.checkpoint()))?,
+            )?),
+            _ => None,
+        };
+        if saved.is_none() {
+            ctl.check()?;
+        }
+        let mut sim = match saved {
+            Some(st) => Simulation::restore(&plan.cfg, field.as_ref(), st),
+            None => Simulation::new(
+                &plan.cfg,
+                field.as_ref(),
+                initial_state(plan.n, plan.dim, plan.seed, s, plan.init.as_ref()),
+            ),
+        };
+        let schedule = ctl.schedule();
+        let poll = || schedule.poll();
+        match dir {
+            Some(d) => {
+                let st = sim.state();
+                let mut files = SystemFiles {
+                    dir: d,
+                    dim: plan.dim,
+                    scale: plan.scale,
+                    system: s,
+                    series: SeriesWriter::create(
+                        &d.join(names.series()),
+                        &series_columns(plan.cfg.lmax_power),
+                        &st.rows
+                            .iter()
+                            .map(|r| series_values(r, &plan.scale))
+                            .collect::<Vec<_>>(),
+                    )?,
+                    snapshots: SeriesWriter::create(
+                        &d.join(names.snapshots()),
+                        &snapshot_columns(),
+                        &st.snapshots
+                            .iter()
+                            .map(|i| snapshot_values(i, &plan.scale))
+                            .collect::<Vec<_>>(),
+                    )?,
+                    names,
+                    progress: &report,
+                    record,
+                    ensemble: m,
+                };
+                if !sim.is_finished() {
+                    sim.run(&mut files, &poll)?;
+                    // A finished system keeps its final state until the whole run completes.
+                    files.checkpoint(&sim.state())?;
+                }
+            }
+            None => {
+                let mut sink = ProgressOnly {
+                    system: s,
+                    progress: &report,
+                };
+                let stop = || match ctl.poll_stop() {
+                    Poll::Stop => Poll::Stop,
+                    _ => Poll::Continue,
+                };
+                sim.run(&mut sink, &stop)?;
+            }
+        }
+        Ok(sim.into_result())
+    };
+    let results: Vec<Result<SimulationResult>> = (0..m).into_par_iter().map(run_one).collect();
+    // Report the first error that is not an interruption, else the interruption.
+    let mut systems = Vec::with_capacity(m);
+    let mut first_err: Option<Error> = None;
+    for r in results {
+        match r {
+            Ok(v) => systems.push(v),
+            Err(e) => {
+                let replace = match &first_err {
+                    None => true,
+                    Some(Error::Interrupted(_)) => !matches!(e, Error::Interrupted(_)),
+                    _ => false,
+                };
+                if replace {
+                    first_err = Some(e);
+                }
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    if let (Some(d), Some(rec)) = (dir, record) {
+        finish_files(plan, d, &systems, rec)?;
+    }
+    Ok(ParticlesOutcome {
+        systems,
+        method: field.description(),
+    })
+}
+
+/// After a checkpoint of system `s`: list its files in the record and rewrite it.
+fn note_checkpoint(rec: &Mutex<RunRecord>, dir: &Path, ensemble: usize, s: usize) -> Result<()> {
+    let names = Names::new(s, ensemble);
+    let mut r = rec.lock().unwrap_or_else(|e| e.into_inner());
+    for f in [names.series(), names.snapshots(), names.checkpoint()] {
+        if dir.join(&f).is_file() {
+            r.add_file(f);
+        }
+    }
+    r.write(dir)
+}
+
+/// Gather ensemble tables, list every file, drop the checkpoints and fill the results.
+fn finish_files(
+    plan: &ParticlesPlan,
+    dir: &Path,
+    systems: &[SimulationResult],
+    rec: &Mutex<RunRecord>,
+) -> Result<()> {
+    let m = plan.ensemble;
+    let mut r = rec.lock().unwrap_or_else(|e| e.into_inner());
+    let cols = series_columns(plan.cfg.lmax_power);
+    if m > 1 {
+        let mut header = vec!["system".to_string()];
+        header.extend(cols.iter().cloned());
+        let mut all = Vec::new();
+        let mut snaps = Vec::new();
+        for (s, sys) in systems.iter().enumerate() {
+            for row in &sys.rows {
+                let mut v = vec![s as f64];
+                v.extend(series_values(row, &plan.scale));
+                all.push(v);
+            }
+            for i in &sys.snapshots {
+                let mut v = vec![s as f64];
+                v.extend(snapshot_values(i, &plan.scale));
+                snaps.push(v);
+            }
+        }
+        SeriesWriter::create(&dir.join("series.csv"), &header, &all)?;
+        let mut sh = vec!["system".to_string()];
+        sh.extend(snapshot_columns());
+        SeriesWriter::create(&dir.join("snapshots.csv"), &sh, &snaps)?;
+        let rows = systems[0].rows.len();
+        let mean: Vec<Vec<f64>> = (0..rows)
+            .map(|k| {
+                let per: Vec<Vec<f64>> = systems
+                    .iter()
+                    .map(|sys| series_values(&sys.rows[k], &plan.scale))
+                    .collect();
+                (0..cols.len())
+                    .map(|c| per.iter().map(|p| p[c]).sum::<f64>() / m as f64)
+                    .collect()
+            })
+            .collect();
+        SeriesWriter::create(&dir.join("series_mean.csv"), &cols, &mean)?;
+        for s in 0..m {
+            let names = Names::new(s, m);
+            for f in [names.series(), names.snapshots()] {
+                let _ = std::fs::remove_file(dir.join(&f));
+                r.remove_file(&f);
+            }
+        }
+        for f in ["series.csv", "snapshots.csv", "series_mean.csv"] {
+            r.add_file(f);
+        }
+    } else {
+        r.add_file("series.csv");
+        r.add_file("snapshots.csv");
+    }
+    let mut snapshot_list = Vec::new();
+    for (s, sys) in systems.iter().enumerate() {
+        let names = Names::new(s, m);
+        for i in &sys.snapshots {
+            let file = names.snapshot(i.step);
+            r.add_file(file.clone());
+            snapshot_list.push(json!({
+                "system": s, "step": i.step, "tau": i.time, "t": plan.scale.t_of_tau(i.time), "file": file,
+            }));
+        }
+        let _ = std::fs::remove_file(dir.join(names.checkpoint()));
+        r.remove_file(&names.checkpoint());
+    }
+    r.results = json!({
+        "steps": systems.iter().map(|s| s.steps).collect::<Vec<_>>(),
+        "rejected_steps": systems.iter().map(|s| s.rejected).collect::<Vec<_>>(),
+        "max_energy_identity_error": systems.iter().map(|s| finite_or_null(s.max_identity_error)).collect::<Vec<_>>(),
+        "final_cluster_sizes": systems.iter().map(|s| s.final_cluster_sizes.clone()).collect::<Vec<_>>(),
+        "snapshots": snapshot_list,
+    });
+    Ok(())
+}
+
+fn finite_or_null(v: f64) -> serde_json::Value {
+    if v.is_finite() {
+        json!(v)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// The velocity field of a plan (for callers that evaluate it themselves).
+pub fn field_of(plan: &ParticlesPlan) -> Result<Box<dyn VelocityField>> {
+    build_velocity_field(
+        plan.method,
+        plan.dim,
+        plan.beta,
+        plan.model,
+        plan.n,
+        plan.summation_tol,
+    )
+}
