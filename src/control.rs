@@ -175,10 +175,17 @@ impl RunControl {
         }
     }
 
-    /// Report progress.
+    /// Report progress (`fraction` NaN: unknown, only the message counts).
     pub fn progress(&self, fraction: f64, message: &str) {
         if let Some(f) = &self.progress {
-            f(fraction.clamp(0.0, 1.0), message);
+            f(
+                if fraction.is_nan() {
+                    fraction
+                } else {
+                    fraction.clamp(0.0, 1.0)
+                },
+                message,
+            );
         }
     }
 }

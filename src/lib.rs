@@ -34,4 +34,4 @@ pub mod special;
 pub mod spectral;
 
 pub use error::{Error, Result};
-pub use model::{Model, TimeUnit};
+pub use model::{Model, TimeScale, TimeUnit};

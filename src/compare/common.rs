@@ -10,7 +10,7 @@ use crate::linear;
 use crate::particles::{
     build_velocity_field, initial_state, simulate, EnsembleResult, Method, RunConfig, StepControl,
 };
-use crate::{Error, Model, Result, TimeUnit};
+use crate::{Model, Result, TimeUnit};
 
 /// A particle ensemble to run.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -78,23 +78,7 @@ pub fn theory_rate(l: usize, beta: f64, dim: usize, model: Model) -> f64 {
 
 /// Name of the internal time unit, for reports and axis labels.
 pub fn time_unit_name(model: Model) -> &'static str {
-    match model {
-        Model::Usa => "τ = e^β t",
-        Model::Sa => "t",
-    }
-}
-
-/// Check a count parameter `name` lies in `[lo, hi]`.
-pub fn check_count(name: &'static str, v: i64, lo: usize, hi: usize) -> Result<usize> {
-    if v >= lo as i64 && v <= hi as i64 {
-        Ok(v as usize)
-    } else {
-        Err(Error::parameter(
-            name,
-            v,
-            format!("an integer in [{lo}, {hi}]"),
-        ))
-    }
+    crate::TimeScale::new(model, 1.0, TimeUnit::Scaled).internal_name()
 }
 
 /// Column `l - 1` (degree `l`) of the power series of system `s`.

@@ -17,6 +17,7 @@ pub struct Parts<'a> {
     dir: Option<PathBuf>,
     ctl: &'a RunControl,
     prefix: String,
+    done: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl<'a> Parts<'a> {
@@ -26,6 +27,7 @@ impl<'a> Parts<'a> {
             dir: out.map(|o| o.join(crate::run::outdir::PARTS_DIR)),
             ctl,
             prefix: String::new(),
+            done: Default::default(),
         }
     }
 
@@ -35,6 +37,7 @@ impl<'a> Parts<'a> {
             dir: None,
             ctl,
             prefix: String::new(),
+            done: Default::default(),
         }
     }
 
@@ -44,6 +47,7 @@ impl<'a> Parts<'a> {
             dir: self.dir.clone(),
             ctl: self.ctl,
             prefix: format!("{}{prefix}_", self.prefix),
+            done: self.done.clone(),
         }
     }
 
@@ -54,6 +58,7 @@ impl<'a> Parts<'a> {
 
     /// The result of the sub-run `key`: read if an earlier session completed it, otherwise
     /// computed by `compute` (which is not started once a stop was requested) and stored.
+    /// Progress is reported as the number of sub-runs done (fraction unknown: NaN).
     pub fn get<T, F>(&self, key: &str, compute: F) -> Result<T>
     where
         T: Serialize + DeserializeOwned,
@@ -77,6 +82,9 @@ impl<'a> Parts<'a> {
         }
         self.ctl.check()?;
         let value = compute()?;
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        self.ctl
+            .progress(f64::NAN, &format!("{done} sub-runs done"));
         if let Some(p) = &path {
             if let Some(d) = p.parent() {
                 std::fs::create_dir_all(d).map_err(|e| Error::Output {

@@ -82,10 +82,12 @@ pub struct PdeConfig {
 impl PdeConfig {
     /// `ln(d tau / d(reporting time))`: `beta` for USA in physical units, else 0.
     pub fn ln_tau_per_unit(&self) -> f64 {
-        match self.time {
-            TimeUnit::Physical => TimeUnit::ln_tau_per_t(self.model, self.beta),
-            TimeUnit::Scaled => 0.0,
-        }
+        self.scale().ln_tau_per_unit()
+    }
+
+    /// The time conversion of this run.
+    pub fn scale(&self) -> crate::TimeScale {
+        crate::TimeScale::new(self.model, self.beta, self.time)
     }
 
     /// Check every parameter (names as on the command line).

@@ -20,15 +20,14 @@ pub mod outdir;
 pub mod particles;
 pub mod pde;
 pub mod record;
-pub mod time;
 pub mod value;
 
+pub use crate::model::TimeScale;
 pub use compare::CompareSpec;
 pub use config::{load_config, parse_config};
 pub use particles::ParticlesSpec;
 pub use pde::PdeSpec;
 pub use record::{RunRecord, RunStatus};
-pub use time::TimeScale;
 
 use crate::control::RunControl;
 use crate::{Error, Result};

@@ -10,11 +10,11 @@ use super::checkpoint::Checkpoint;
 use super::limits;
 use super::outdir::SeriesWriter;
 use super::record::RunRecord;
-use super::time::TimeScale;
 use super::value::{count_opt, parse_count};
 use crate::analysis::ClusterParams;
 use crate::control::{Poll, RunControl};
 use crate::io::write_npy_f64;
+use crate::model::TimeScale;
 use crate::particles::{
     build_velocity_field, initial_state, IntegratorState, Method, RunConfig, SeriesRow, Simulation,
     SimulationResult, SimulationSink, SimulationState, SnapshotInfo, StepControl, TokenState,
@@ -343,6 +343,13 @@ impl ParticlesSpec {
             init,
             init_rows_normalised,
         })
+    }
+}
+
+impl ParticlesSpec {
+    /// Resolve and run in memory (no files; `out` is ignored): the results of every system.
+    pub fn run_in_memory(&self, ctl: &RunControl) -> Result<ParticlesOutcome> {
+        execute(&self.resolve()?, None, None, ctl, false)
     }
 }
 

@@ -5,10 +5,10 @@
 use super::checkpoint::Checkpoint;
 use super::outdir::{read_table, SeriesWriter};
 use super::record::RunRecord;
-use super::time::TimeScale;
 use super::value::{count_opt, parse_count};
 use crate::control::RunControl;
 use crate::io::write_npy_f64;
+use crate::model::TimeScale;
 use crate::pde::{
     self, FixedInterval, Frame, InitialData, PdeConfig, PdeSink, PdeSolver, SolverState, Stepping,
     Summary,
@@ -381,6 +381,13 @@ impl PdeSpec {
             initial,
             warnings,
         })
+    }
+}
+
+impl PdeSpec {
+    /// Resolve and run in memory (no files; `out` is ignored): every output frame.
+    pub fn run_in_memory(&self, ctl: &RunControl) -> Result<PdeOutcome> {
+        execute(&self.resolve()?, None, None, ctl, false)
     }
 }
 

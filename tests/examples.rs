@@ -1,0 +1,139 @@
+//! Every program in `examples/` runs to the end, and every config in `examples/configs/` runs
+//! with `attnflow run` (and its record re-runs to identical outputs).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("attnflow-examples-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// `target/<profile>/examples/<name>`: cargo builds the examples before it runs the tests.
+fn example(name: &str) -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = profile_dir.join("examples").join(name);
+    assert!(path.exists(), "{} is not built", path.display());
+    let mut c = Command::new(path);
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn stdout_of(mut c: Command) -> String {
+    let o = c.output().unwrap();
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn linear_table_names_the_dominant_degree() {
+    let mut c = example("linear_table");
+    c.args(["3", "4"]);
+    let out = stdout_of(c);
+    assert!(out.contains("dominant degree l* = 2"), "{out}");
+    assert!(out.contains("l* moves from 1 to 2 at beta"), "{out}");
+}
+
+#[test]
+fn custom_init_merges_into_clusters() {
+    let out = stdout_of(example("custom_init"));
+    assert!(out.contains("final cluster sizes [600]"), "{out}");
+}
+
+#[test]
+fn pde_geometries_conserve_mass() {
+    let out = stdout_of(example("pde_geometries"));
+    for g in ["circle", "sphere", "zonal"] {
+        assert!(out.contains(g), "{out}");
+    }
+    assert!(
+        out.contains("mass = 1.0000000000000") || out.contains("mass = 0.9999999999999"),
+        "{out}"
+    );
+}
+
+#[test]
+fn growth_comparison_fits_the_dominant_degree() {
+    let out = stdout_of(example("growth_comparison"));
+    assert!(out.contains("l = 4: theory 0.09508, particles"), "{out}");
+}
+
+#[test]
+fn load_config_runs_a_config_file() {
+    let d = scratch("load");
+    let mut c = example("load_config");
+    c.args(["examples/configs/particles.toml", d.to_str().unwrap()]);
+    let out = stdout_of(c);
+    assert!(
+        out.contains("[particles]") && out.contains("completed"),
+        "{out}"
+    );
+    assert!(d.join("series.csv").exists());
+}
+
+#[test]
+fn every_config_runs_and_its_record_reproduces_it() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/configs");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5);
+    for cfg in names {
+        let stem = cfg.file_stem().unwrap().to_string_lossy().into_owned();
+        let (a, b) = (scratch(&format!("{stem}-a")), scratch(&format!("{stem}-b")));
+        let bin = env!("CARGO_BIN_EXE_attnflow");
+        let o = Command::new(bin)
+            .args(["run", cfg.to_str().unwrap(), "--out", a.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{stem}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let rec: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(a.join("run.json")).unwrap()).unwrap();
+        assert_eq!(rec["status"], "completed", "{stem}");
+        if stem.starts_with("compare") {
+            assert!(a.join("report.md").exists() && a.join("data.json").exists());
+            continue;
+        }
+        let o = Command::new(bin)
+            .args([
+                "run",
+                a.join("run.json").to_str().unwrap(),
+                "--out",
+                b.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{stem}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut files: Vec<String> = std::fs::read_dir(&a)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".npy") || n.ends_with(".csv"))
+            .collect();
+        files.sort();
+        assert!(files.iter().any(|f| f.ends_with(".npy")));
+        for f in files {
+            assert_eq!(
+                std::fs::read(a.join(&f)).unwrap(),
+                std::fs::read(b.join(&f)).unwrap(),
+                "{stem}: {f}"
+            );
+        }
+    }
+}
