@@ -162,6 +162,11 @@ pub struct ParticlesPlan {
     pub init_rows_normalised: usize,
 }
 
+/// `path` made absolute (the record is re-run from any directory).
+pub(crate) fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 fn required<T: Clone>(v: &Option<T>, name: &str, accepted: &str) -> Result<T> {
     v.clone()
         .ok_or_else(|| Error::parameter(name, "(missing)", accepted))
@@ -324,7 +329,7 @@ impl ParticlesSpec {
             cluster_radius: Some(clusters.radius),
             cluster_density: Some(clusters.density_factor),
             cluster_min_fraction: Some(clusters.min_fraction),
-            init: s.init.clone(),
+            init: s.init.as_ref().map(|p| absolute(p)),
             out: s.out.clone(),
             checkpoint_every: Some(checkpoint_every),
         };
