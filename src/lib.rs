@@ -11,6 +11,7 @@
 //! - [`linear`]: Funk–Hecke eigenvalues, linear growth rates, the dominant degree `l*`, thresholds.
 //! - [`particles`]: the finite-N token system, exact and fast summation, integrators.
 //! - [`spectral`]: circle, sphere and zonal bases behind one trait.
+//! - [`equiangular`]: the scalar ODE of equiangular token configurations.
 //! - [`pde`]: the mean-field continuity equation, one right-hand side for every basis.
 //! - [`analysis`]: harmonic power, fits, cluster detection.
 //! - [`plot`]: figures with an embedded font.
@@ -22,6 +23,7 @@ pub mod analysis;
 pub mod butcher;
 pub mod compare;
 pub mod control;
+pub mod equiangular;
 pub mod error;
 pub mod io;
 pub mod linear;

@@ -423,6 +423,7 @@ fn report(
                 values,
                 color_label: "density ρ".into(),
                 color_range: (0.0, hi),
+                overlays: Vec::new(),
             };
             make(format!("PDE density, L = {}", s.lmax), pde.clone()).draw(&a, &path)?;
             make(

@@ -144,6 +144,22 @@ fn report(s: &PhaseSetup, diagrams: &[PhaseDiagram], out: &Path) -> Result<()> {
         s.tol
     ));
     let nb = s.betas.len();
+    // The equiangular reduction from an orthonormal frame (rho0 = 0, the typical configuration
+    // of random tokens in high dimension): the time at which rho reaches 1 - eps.
+    let curve: Vec<(f64, f64)> = s
+        .betas
+        .iter()
+        .filter_map(|&b| {
+            crate::equiangular::time_to(0.0, 1.0 - s.eps, b, s.n, s.model)
+                .ok()
+                .map(|t| (b, t))
+        })
+        .collect();
+    rep.paragraph(&format!(
+        "Dashed white curve: the equiangular reduction (all pairwise inner products equal to          ρ(t), ρ(0) = 0, the typical configuration of iid tokens in high dimension;          {} tokens): the time at which ρ reaches 1 − {}, from the scalar ODE of          `attnflow::equiangular`.",
+        s.n, s.eps
+    ));
+    rep.record("equiangular_clustering_time", &curve);
     let mut rows = Vec::new();
     for d in diagrams {
         // Time at which half of the pairs are clustered, for a few betas.
@@ -186,6 +202,10 @@ fn report(s: &PhaseSetup, diagrams: &[PhaseDiagram], out: &Path) -> Result<()> {
             values: d.values.clone(),
             color_label: format!("fraction of pairs with <xi,xj> > 1 − {}", s.eps),
             color_range: (0.0, 1.0),
+            overlays: vec![(
+                format!("equiangular ρ0 = 0: ρ reaches 1 − {}", s.eps),
+                curve.clone(),
+            )],
         };
         crate::plot::render_png(&path, 1000, 700, |a| map.draw(a, &path))?;
         rep.figure(&file, &format!("Phase diagram for d = {}", d.dim));

@@ -340,6 +340,8 @@ pub struct Heatmap {
     pub color_label: String,
     /// Colour range `(lo, hi)`; values outside are clamped.
     pub color_range: (f64, f64),
+    /// Curves drawn over the map (white, with a legend), in axis coordinates.
+    pub overlays: Vec<(String, Vec<(f64, f64)>)>,
 }
 
 impl Heatmap {
@@ -383,6 +385,29 @@ impl Heatmap {
                 })
             }))
             .map_err(&err)?;
+        for (i, (label, pts)) in self.overlays.iter().enumerate() {
+            let style = ShapeStyle::from(&WHITE).stroke_width(3);
+            let inside: Vec<(f64, f64)> = pts
+                .iter()
+                .copied()
+                .filter(|(x, y)| xr.contains(x) && yr.contains(y))
+                .collect();
+            chart
+                .draw_series(DashedLineSeries::new(inside, 10 + 4 * i as u32, 6, style))
+                .map_err(&err)?
+                .label(label.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        }
+        if !self.overlays.is_empty() {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font((FONT, 14))
+                .draw()
+                .map_err(&err)?;
+        }
         color_bar(&bar, &self.color_label, lo, hi, path)
     }
 }
