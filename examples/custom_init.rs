@@ -30,6 +30,7 @@ fn main() -> attnflow::Result<()> {
         lmax_power: 4,
         save_every: None,
         series_points: 16,
+        spacing: attnflow::particles::RowSpacing::Linear,
         clusters: ClusterParams::default(),
     };
     let result = simulate(&cfg, field.as_ref(), x, &mut (), &|| Poll::Continue)?;

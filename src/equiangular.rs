@@ -101,7 +101,8 @@ fn adaptive_gauss(f: &dyn Fn(f64) -> f64, a: f64, b: f64, rel: f64, depth: usize
         if depth == 0 || ((l + r) - whole).abs() <= rel * scale.abs().max((l + r).abs()) {
             l + r
         } else {
-            go(panel, lo, mid, l, scale, rel, depth - 1) + go(panel, mid, hi, r, scale, rel, depth - 1)
+            go(panel, lo, mid, l, scale, rel, depth - 1)
+                + go(panel, mid, hi, r, scale, rel, depth - 1)
         }
     }
     let whole = panel(a, b);
@@ -136,7 +137,11 @@ pub fn trajectory(rho0: f64, beta: f64, n: usize, model: Model, times: &[f64]) -
                 t = if step == target - t { target } else { t + step };
                 r = new;
             }
-            let fac = if ratio > 0.0 { (0.9 * ratio.powf(-0.2)).clamp(0.2, 5.0) } else { 5.0 };
+            let fac = if ratio > 0.0 {
+                (0.9 * ratio.powf(-0.2)).clamp(0.2, 5.0)
+            } else {
+                5.0
+            };
             h = step * fac;
         }
         out.push(r);

@@ -55,7 +55,7 @@ fn writes_series_run_record_and_snapshots() {
     let series = read(&out.join("series.csv"));
     let header = series.lines().next().unwrap();
     assert!(
-        header == "t,tau,step,energy,speed2,clusters,largest_cluster_fraction,energy_identity_error,C_1,C_2,C_3,C_4,C_5",
+        header == "t,tau,step,energy,speed2,arc_length,clusters,largest_cluster_fraction,energy_identity_error,C_1,C_2,C_3,C_4,C_5",
         "{header}"
     );
     // 8 RK4 steps of 0.25, 200 requested rows -> one row per step plus the initial row.

@@ -13,7 +13,10 @@ fn quadrature_and_ode_agree() {
             let r = trajectory(r0, beta, n, model, &[t1]).unwrap()[0];
             // The ODE's error in rho, as an error in time relative to T.
             let rel_time = (r - 0.999).abs() / (rate(0.999, beta, n, model) * t1);
-            assert!(rel_time < 1e-11, "{model:?} n={n} beta={beta}: rho(T) = {r}");
+            assert!(
+                rel_time < 1e-11,
+                "{model:?} n={n} beta={beta}: rho(T) = {r}"
+            );
             // Additivity of the quadrature.
             let ta = time_to(r0, 0.5, beta, n, model).unwrap();
             let tb = time_to(0.5, 0.999, beta, n, model).unwrap();
@@ -22,7 +25,10 @@ fn quadrature_and_ode_agree() {
     }
     assert!(rate(1.0, 3.0, 4, Model::Usa) == 0.0);
     assert!(rate(-1.0 / 3.0, 3.0, 4, Model::Sa).abs() < 1e-16);
-    assert!(time_to(-0.5, 0.9, 3.0, 4, Model::Usa).is_err(), "below the simplex point");
+    assert!(
+        time_to(-0.5, 0.9, 3.0, 4, Model::Usa).is_err(),
+        "below the simplex point"
+    );
 }
 
 #[test]
@@ -40,7 +46,9 @@ fn particles_from_an_orthonormal_frame_follow_the_ode() {
             it.advance_to(t, |_, _| {}).unwrap();
             for i in 0..n {
                 for j in i + 1..n {
-                    let dot: f64 = (0..dim).map(|k| it.x[i * dim + k] * it.x[j * dim + k]).sum();
+                    let dot: f64 = (0..dim)
+                        .map(|k| it.x[i * dim + k] * it.x[j * dim + k])
+                        .sum();
                     worst = worst.max((dot - r).abs());
                 }
             }
@@ -49,7 +57,6 @@ fn particles_from_an_orthonormal_frame_follow_the_ode() {
         assert!(worst < 1e-10, "{model:?}: {worst}");
     }
 }
-
 
 #[test]
 fn times_match_mpmath() {

@@ -138,6 +138,7 @@ fn meta_stable_circle_at_beta_9_has_l_star_clusters() {
         lmax_power: 8,
         save_every: None,
         series_points: 4,
+        spacing: attnflow::particles::RowSpacing::Linear,
         clusters: ClusterParams::default(),
     };
     let res = run_ensemble(&cfg, field.as_ref(), n, 16, 2024, None, &|| {

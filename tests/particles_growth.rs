@@ -36,6 +36,7 @@ fn check(dim: usize, beta: f64, model: Model, x0: Vec<f64>, t_end: f64, degrees:
         lmax_power: 6,
         save_every: None,
         series_points: 8,
+        spacing: attnflow::particles::RowSpacing::Linear,
         clusters: ClusterParams::default(),
     };
     let res = simulate(&cfg, field.as_ref(), x0, &mut (), &|| {
@@ -96,4 +97,32 @@ fn sphere_perturbation_grows_at_twice_the_linear_rate() {
         x.extend(q.iter().map(|v| v / norm));
     }
     check(3, 4.0, Model::Sa, x, 2.5, &[2, 3]);
+}
+
+#[test]
+fn log_spaced_rows_cover_the_decades() {
+    use attnflow::particles::{row_times, RowSpacing, RunConfig, StepControl};
+    let mut cfg = RunConfig {
+        t_end: 1e6,
+        control: StepControl::DormandPrince { tol: 1e-8 },
+        lmax_power: 2,
+        save_every: None,
+        series_points: 12,
+        spacing: RowSpacing::Log { first: 1e-2 },
+        clusters: Default::default(),
+    };
+    let (t, _) = row_times(&cfg);
+    assert_eq!(t.len(), 13);
+    assert_eq!((t[0], t[1], t[12]), (0.0, 1e-2, 1e6));
+    for w in t[1..].windows(2) {
+        assert!(((w[1] / w[0]).log10() - 8.0 / 11.0).abs() < 1e-12, "{t:?}");
+    }
+    // Fixed steps: rows on whole steps, strictly increasing, ending at t_end.
+    cfg.control = StepControl::Rk4 { dt: 1e3 };
+    let (t, _) = row_times(&cfg);
+    assert_eq!(*t.last().unwrap(), 1e6);
+    assert!(t.windows(2).all(|w| w[1] > w[0]));
+    assert!(t[1..t.len() - 1]
+        .iter()
+        .all(|v| (v / 1e3 - (v / 1e3).round()).abs() < 1e-9));
 }

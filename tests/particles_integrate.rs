@@ -102,3 +102,51 @@ fn usa_energy_increases_and_satisfies_the_identity() {
         assert!(((row[0] * row[0] + row[1] * row[1]).sqrt() - 1.0).abs() < 1e-15);
     }
 }
+
+#[test]
+fn euler_with_renormalisation_is_first_order() {
+    let x0 = TokenState::uniform(16, 3, 7, 0).x;
+    let field = ExactField::new(3, 3.0, Model::Sa);
+    let t = 2.0;
+    let reference = integrate(&field, &x0, t, StepControl::DormandPrince { tol: 1e-14 });
+    let errs: Vec<f64> = [0.02, 0.01, 0.005]
+        .iter()
+        .map(|&h| {
+            max_diff(
+                &integrate(&field, &x0, t, StepControl::Euler { dt: h }),
+                &reference,
+            )
+        })
+        .collect();
+    for w in errs.windows(2) {
+        let order = (w[0] / w[1]).log2();
+        assert!(
+            (0.9..1.1).contains(&order),
+            "Euler order {order} ({errs:?})"
+        );
+    }
+}
+
+#[test]
+fn arc_length_of_two_merging_tokens_is_their_path() {
+    // Two tokens on the circle at angles +-a approach each other symmetrically and merge at 0:
+    // |dX/dtau| = sqrt(2) |dtheta/dtau|, so the arc length travelled is sqrt(2) a.
+    let a = 0.4f64;
+    let x0 = vec![a.cos(), a.sin(), a.cos(), -a.sin()];
+    for control in [
+        StepControl::DormandPrince { tol: 1e-12 },
+        StepControl::Rk4 { dt: 0.01 },
+    ] {
+        let field = ExactField::new(2, 5.0, Model::Usa);
+        let mut it = Integrator::new(&field, x0.clone(), control);
+        it.advance_to(200.0, |_, _| {}).unwrap();
+        let gap = (it.x[0] * it.x[3] - it.x[1] * it.x[2]).abs();
+        assert!(gap < 1e-12, "merged: {gap}");
+        let want = 2f64.sqrt() * a;
+        assert!(
+            (it.arc_length - want).abs() < 1e-8,
+            "{control:?}: {} vs {want}",
+            it.arc_length
+        );
+    }
+}

@@ -54,6 +54,7 @@ impl ParticleSetup {
             lmax_power: self.lmax_power,
             save_every: None,
             series_points: self.series_points,
+            spacing: crate::particles::RowSpacing::Linear,
             clusters: self.clusters,
         };
         let ctl = parts.control();

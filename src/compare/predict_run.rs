@@ -235,6 +235,7 @@ pub fn run(setup: &PredictSetup, parts: &Parts, out: &Path) -> Result<PredictRes
         lmax_power: star,
         save_every: Some(1),
         series_points: 50,
+        spacing: crate::particles::RowSpacing::Linear,
         clusters: ClusterParams::default(),
     };
     let keep = setup.n.min(400);

@@ -86,6 +86,7 @@ pub fn run(s: &StaircaseSetup, parts: &Parts, out: &Path) -> Result<StaircaseRes
             lmax_power: 1,
             save_every: None,
             series_points: 30,
+            spacing: crate::particles::RowSpacing::Linear,
             clusters: ClusterParams::default(),
         };
         let ctl = parts.control();

@@ -34,6 +34,32 @@ pub enum StepControl {
         /// Local error tolerance.
         tol: f64,
     },
+    /// Explicit Euler followed by renormalisation, `x <- (x + dt v(x)) / |x + dt v(x)|` (first
+    /// order): the scheme of the published reference codes, offered to reproduce their numbers
+    /// exactly, not as a recommendation.
+    Euler {
+        /// Step size.
+        dt: f64,
+    },
+}
+
+impl StepControl {
+    /// Name for outputs: `rk4`, `dormand-prince-5(4)`, `euler`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepControl::Rk4 { .. } => "rk4",
+            StepControl::DormandPrince { .. } => "dormand-prince-5(4)",
+            StepControl::Euler { .. } => "euler",
+        }
+    }
+
+    /// The fixed step size, for the fixed-step schemes.
+    pub fn fixed_step(&self) -> Option<f64> {
+        match *self {
+            StepControl::Rk4 { dt } | StepControl::Euler { dt } => Some(dt),
+            StepControl::DormandPrince { .. } => None,
+        }
+    }
 }
 
 /// What one accepted step did.
@@ -59,6 +85,8 @@ pub struct IntegratorState {
     pub rejected: usize,
     /// Next trial step of the adaptive method (0 before the first step).
     pub h_next: f64,
+    /// Arc length travelled so far, `int |dX/dtau| dtau` with `|dX/dtau|^2 = sum_i |dx_i/dtau|^2`.
+    pub arc_length: f64,
 }
 
 /// State of a running integration.
@@ -73,6 +101,9 @@ pub struct Integrator<'f> {
     pub steps: usize,
     /// Rejected adaptive steps so far.
     pub rejected: usize,
+    /// Arc length travelled so far (see [`IntegratorState::arc_length`]), by the method's own
+    /// quadrature of `|dX/dtau|` over each step.
+    pub arc_length: f64,
     control: StepControl,
     v: Vec<f64>,
     mean_kernel: f64,
@@ -125,6 +156,7 @@ impl<'f> Integrator<'f> {
         let nst = match control {
             StepControl::Rk4 { .. } => 4,
             StepControl::DormandPrince { .. } => 7,
+            StepControl::Euler { .. } => 1,
         };
         let len = x.len();
         Integrator {
@@ -134,6 +166,7 @@ impl<'f> Integrator<'f> {
             time: 0.0,
             steps: 0,
             rejected: 0,
+            arc_length: 0.0,
             control,
             v,
             mean_kernel,
@@ -156,6 +189,7 @@ impl<'f> Integrator<'f> {
         it.steps = state.steps;
         it.rejected = state.rejected;
         it.h_next = state.h_next;
+        it.arc_length = state.arc_length;
         it
     }
 
@@ -167,6 +201,7 @@ impl<'f> Integrator<'f> {
             steps: self.steps,
             rejected: self.rejected,
             h_next: self.h_next,
+            arc_length: self.arc_length,
         }
     }
 
@@ -192,6 +227,7 @@ impl<'f> Integrator<'f> {
         match self.control {
             StepControl::Rk4 { dt } => self.step_rk4(dt.min(span)),
             StepControl::DormandPrince { tol } => self.step_dp(tol, span),
+            StepControl::Euler { dt } => self.step_euler(dt.min(span)),
         }
     }
 
@@ -265,10 +301,26 @@ impl<'f> Integrator<'f> {
         }
     }
 
-    fn finish(&mut self, h: f64, quad: f64, new_mean_kernel: f64) -> StepReport {
+    /// Book-keeping of an accepted step of size `h` whose stages had mean squared speeds
+    /// `speeds` and quadrature weights `weights`: energy identity, arc length, time, count.
+    fn finish(
+        &mut self,
+        h: f64,
+        weights: &[f64],
+        speeds: &[f64],
+        new_mean_kernel: f64,
+    ) -> StepReport {
         if !new_mean_kernel.is_finite() {
             return self.fail("the velocity field returned a non-finite kernel sum");
         }
+        let n = (self.x.len() / self.dim) as f64;
+        let quad: f64 = weights.iter().zip(speeds).map(|(w, s)| w * s).sum();
+        let arc: f64 = weights
+            .iter()
+            .zip(speeds)
+            .map(|(w, s)| w * (n * s).sqrt())
+            .sum();
+        self.arc_length += h * arc;
         let beta = self.field.beta();
         let de = (new_mean_kernel - self.mean_kernel) / (2.0 * beta) / h;
         let identity_error = if self.field.model() == crate::Model::Sa {
@@ -303,8 +355,18 @@ impl<'f> Integrator<'f> {
         combine(&mut self.trial, &self.x, h, &b, &self.stages, d);
         std::mem::swap(&mut self.x, &mut self.trial);
         let mk = field.evaluate(&self.x, &mut self.v);
-        let quad: f64 = b.iter().zip(&speeds).map(|(w, s)| w * s).sum();
-        self.finish(h, quad, mk)
+        self.finish(h, &b, &speeds, mk)
+    }
+
+    /// One explicit Euler step of size `h`, then renormalisation.
+    pub fn step_euler(&mut self, h: f64) -> StepReport {
+        let d = self.dim;
+        let speeds = [mean_speed2(&self.v, d)];
+        self.stages[0].copy_from_slice(&self.v);
+        combine(&mut self.trial, &self.x, h, &[1.0], &self.stages[..1], d);
+        std::mem::swap(&mut self.x, &mut self.trial);
+        let mk = self.field.evaluate(&self.x, &mut self.v);
+        self.finish(h, &[1.0], &speeds, mk)
     }
 
     fn initial_step(&self, tol: f64, span: f64) -> f64 {
@@ -370,7 +432,6 @@ impl<'f> Integrator<'f> {
                 5.0
             };
             if ratio <= 1.0 || h <= 1e-14 * span.max(self.time) {
-                let quad: f64 = DP_B.iter().zip(&speeds).map(|(w, s)| w * s).sum();
                 std::mem::swap(&mut self.x, &mut self.trial);
                 self.v.copy_from_slice(&last[0]);
                 // Do not let a step shortened to hit an output time shrink the next one.
@@ -379,7 +440,7 @@ impl<'f> Integrator<'f> {
                 } else {
                     h * factor
                 };
-                return self.finish(h, quad, mk);
+                return self.finish(h, &DP_B, &speeds, mk);
             }
             self.rejected += 1;
             self.h_next = h * factor;

@@ -21,8 +21,8 @@ pub use ensemble::{initial_state, run_ensemble, EnsembleResult};
 pub use exact::ExactField;
 pub use integrate::{Integrator, IntegratorState, StepControl, StepReport};
 pub use run::{
-    row_times, simulate, RunConfig, SeriesRow, Simulation, SimulationResult, SimulationSink,
-    SimulationState, SnapshotInfo,
+    row_times, simulate, RowSpacing, RunConfig, SeriesRow, Simulation, SimulationResult,
+    SimulationSink, SimulationState, SnapshotInfo,
 };
 pub use sphere_fast::SphereHarmonicField;
 pub use state::TokenState;

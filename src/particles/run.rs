@@ -27,8 +27,24 @@ pub struct RunConfig {
     pub save_every: Option<usize>,
     /// Number of intervals of the diagnostics grid (see [`row_times`]).
     pub series_points: usize,
+    /// Spacing of the diagnostics grid.
+    pub spacing: RowSpacing,
     /// Cluster definition.
     pub clusters: ClusterParams,
+}
+
+/// Spacing of the diagnostics rows in time.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum RowSpacing {
+    /// Equal intervals `t_end / P`.
+    #[default]
+    Linear,
+    /// `P` rows log-spaced from `first` to `t_end` (after the row at 0): for runs over many
+    /// decades of time (coarsening, meta-stable plateaus).
+    Log {
+        /// First positive row time (internal unit).
+        first: f64,
+    },
 }
 
 /// Diagnostics at one time.
@@ -42,6 +58,8 @@ pub struct SeriesRow {
     pub energy: f64,
     /// `(1/N) sum_i |dx_i/d(internal time)|^2`.
     pub speed2: f64,
+    /// Arc length travelled, `int |dX/dtau| dtau` (`|dX/dtau|^2 = sum_i |dx_i/dtau|^2`).
+    pub arc_length: f64,
     /// Number of clusters.
     pub clusters: usize,
     /// Fraction of tokens in the largest cluster (0 without clusters).
@@ -54,14 +72,15 @@ pub struct SeriesRow {
 }
 
 impl SeriesRow {
-    /// Flat values `[time, step, energy, speed2, clusters, largest, identity_error, C_1..]`
-    /// (exact: counts are far below 2^53).
+    /// Flat values `[time, step, energy, speed2, arc_length, clusters, largest, identity_error,
+    /// C_1..]` (exact: counts are far below 2^53).
     pub fn to_values(&self) -> Vec<f64> {
         let mut v = vec![
             self.time,
             self.step as f64,
             self.energy,
             self.speed2,
+            self.arc_length,
             self.clusters as f64,
             self.largest_cluster,
             self.identity_error,
@@ -77,10 +96,11 @@ impl SeriesRow {
             step: v[1] as usize,
             energy: v[2],
             speed2: v[3],
-            clusters: v[4] as usize,
-            largest_cluster: v[5],
-            identity_error: v[6],
-            power: v[7..].to_vec(),
+            arc_length: v[4],
+            clusters: v[5] as usize,
+            largest_cluster: v[6],
+            identity_error: v[7],
+            power: v[8..].to_vec(),
         }
     }
 }
@@ -152,27 +172,54 @@ pub struct SimulationResult {
 }
 
 /// Row times of `cfg` (internal unit), starting with 0 and ending with `t_end`, and the step
-/// control actually used (RK4 steps are shortened to `t_end / ceil(t_end / dt)`).
+/// control actually used (fixed steps are shortened to `t_end / ceil(t_end / dt)`; their rows
+/// fall on whole steps: every `ceil(steps / P)` steps, or the steps nearest to the log-spaced
+/// times).
 pub fn row_times(cfg: &RunConfig) -> (Vec<f64>, StepControl) {
-    match cfg.control {
-        StepControl::Rk4 { dt } => {
+    let p = cfg.series_points.max(1);
+    let wanted: Vec<f64> = match cfg.spacing {
+        RowSpacing::Linear => (1..p).map(|k| cfg.t_end * k as f64 / p as f64).collect(),
+        RowSpacing::Log { first } if first < cfg.t_end => {
+            let ratio = (cfg.t_end / first).ln();
+            (0..p - 1)
+                .map(|k| first * (ratio * k as f64 / (p - 1) as f64).exp())
+                .collect()
+        }
+        RowSpacing::Log { .. } => Vec::new(),
+    };
+    match cfg.control.fixed_step() {
+        Some(dt) => {
             let steps = ((cfg.t_end / dt) * (1.0 - 1e-12)).ceil().max(1.0) as usize;
             let h = cfg.t_end / steps as f64;
-            let every = steps.div_ceil(cfg.series_points.max(1));
+            let mut ks: Vec<usize> = match cfg.spacing {
+                RowSpacing::Linear => {
+                    let every = steps.div_ceil(p);
+                    (1..)
+                        .map(|j| j * every)
+                        .take_while(|&k| k < steps)
+                        .collect()
+                }
+                RowSpacing::Log { .. } => wanted
+                    .iter()
+                    .map(|t| ((t / h).round() as usize).max(1))
+                    .filter(|&k| k < steps)
+                    .collect(),
+            };
+            ks.dedup();
             let mut t = vec![0.0];
-            let mut k = every;
-            while k < steps {
-                t.push(h * k as f64);
-                k += every;
-            }
+            t.extend(ks.iter().map(|&k| h * k as f64));
             t.push(cfg.t_end);
-            (t, StepControl::Rk4 { dt: h })
+            let control = match cfg.control {
+                StepControl::Euler { .. } => StepControl::Euler { dt: h },
+                _ => StepControl::Rk4 { dt: h },
+            };
+            (t, control)
         }
-        c => {
-            let p = cfg.series_points.max(1);
-            let mut t: Vec<f64> = (0..p).map(|k| cfg.t_end * k as f64 / p as f64).collect();
+        None => {
+            let mut t = vec![0.0];
+            t.extend(wanted);
             t.push(cfg.t_end);
-            (t, c)
+            (t, cfg.control)
         }
     }
 }
@@ -266,6 +313,7 @@ impl<'f> Simulation<'f> {
             step: it.steps,
             energy: it.energy(),
             speed2: it.speed2(),
+            arc_length: it.arc_length,
             clusters: cl.count(),
             largest_cluster: cl.sizes.first().map_or(0.0, |&s| s as f64 / n as f64),
             power: power[1..].to_vec(),

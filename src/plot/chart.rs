@@ -627,6 +627,7 @@ mod tests {
             values: (0..200).map(|i| i as f64).collect(),
             color_label: "v".into(),
             color_range: (0.0, 199.0),
+            overlays: vec![("line".into(), vec![(0.1, 0.2), (0.9, 1.8)])],
         };
         super::super::render_png(&h, 500, 400, |a| map.draw(a, &h)).unwrap();
         let s = dir.join("sphere.png");

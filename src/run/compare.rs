@@ -273,9 +273,16 @@ pub struct PhaseSpec {
     /// Base seed [default: 0].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Local error tolerance of the integrator [default: 1e-7].
+    /// Local error tolerance of the adaptive integrator [default: 1e-7].
     #[arg(long)]
     pub tol: Option<f64>,
+    /// Integrator: dopri5 (adaptive, default) or euler (explicit Euler + renormalisation with
+    /// step --dt, the published codes' scheme, for exact reproduction of their figure).
+    #[arg(long, value_enum)]
+    pub integrator: Option<super::particles::IntegratorKind>,
+    /// Step of the euler integrator [default: 0.1, as in the published codes].
+    #[arg(long)]
+    pub dt: Option<f64>,
     /// Output directory.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -612,6 +619,33 @@ impl CompareSpec {
                 let (b0, b1) =
                     check_beta_range(p.beta_min.unwrap_or(0.1), p.beta_max.unwrap_or(9.0))?;
                 let nb = require_count("betas", p.betas.unwrap_or(30), 2, 10_000)?;
+                use super::particles::IntegratorKind;
+                let (control, tol, dt) = match p.integrator.unwrap_or(IntegratorKind::Dopri5) {
+                    IntegratorKind::Dopri5 => {
+                        if let Some(dt) = p.dt {
+                            return Err(Error::parameter(
+                                "dt",
+                                dt,
+                                "no dt with the adaptive integrator (integrator = euler takes dt)",
+                            ));
+                        }
+                        let tol = require_in_range("tol", p.tol.unwrap_or(1e-7), 1e-14, 1e-2)?;
+                        (
+                            crate::particles::StepControl::DormandPrince { tol },
+                            Some(tol),
+                            None,
+                        )
+                    }
+                    IntegratorKind::Euler | IntegratorKind::Rk4 => {
+                        let dt = require_positive("dt", p.dt.unwrap_or(0.1))?;
+                        let control = if p.integrator == Some(IntegratorKind::Rk4) {
+                            crate::particles::StepControl::Rk4 { dt }
+                        } else {
+                            crate::particles::StepControl::Euler { dt }
+                        };
+                        (control, None, Some(dt))
+                    }
+                };
                 let setup = compare::phase::PhaseSetup {
                     dims: dims.clone(),
                     n: require_count("n", p.n.unwrap_or(32), 2, 100_000)?,
@@ -624,7 +658,7 @@ impl CompareSpec {
                     model: p.model.unwrap_or(Model::Sa),
                     eps: 1e-3,
                     seed: p.seed.unwrap_or(0),
-                    tol: require_in_range("tol", p.tol.unwrap_or(1e-7), 1e-14, 1e-2)?,
+                    control,
                 };
                 let r = PhaseSpec {
                     dims: Some(dims),
@@ -637,7 +671,9 @@ impl CompareSpec {
                     steps: Some(setup.steps),
                     model: Some(setup.model),
                     seed: Some(setup.seed),
-                    tol: Some(setup.tol),
+                    tol,
+                    integrator: Some(p.integrator.unwrap_or(IntegratorKind::Dopri5)),
+                    dt,
                     out: p.out.clone(),
                     checkpoint_every: Some(checkpoint_every(p.checkpoint_every)?),
                 };
@@ -733,6 +769,7 @@ fn to_cfg(s: &ParticleSetup) -> crate::particles::RunConfig {
         lmax_power: s.lmax_power,
         save_every: None,
         series_points: s.series_points,
+        spacing: crate::particles::RowSpacing::Linear,
         clusters: s.clusters,
     }
 }

@@ -74,6 +74,7 @@ pub fn check_disk(what: &str, bytes: f64, dir: &Path) -> Result<()> {
 pub fn particles_memory(n: usize, dim: usize, ensemble: usize, cfg: &RunConfig) -> f64 {
     let (nf, df, mf) = (n as f64, dim as f64, ensemble as f64);
     let arrays = match cfg.control {
+        StepControl::Euler { .. } => 5.0,
         StepControl::Rk4 { .. } => 8.0,
         StepControl::DormandPrince { .. } => 12.0,
     };
@@ -104,6 +105,7 @@ mod tests {
             lmax_power: 16,
             save_every: None,
             series_points: 200,
+            spacing: crate::particles::RowSpacing::Linear,
             clusters: Default::default(),
         };
         if available_memory().is_some() {

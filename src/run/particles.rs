@@ -16,9 +16,9 @@ use crate::control::{Poll, RunControl};
 use crate::io::write_npy_f64;
 use crate::model::TimeScale;
 use crate::particles::{
-    build_velocity_field, initial_state, IntegratorState, Method, RunConfig, SeriesRow, Simulation,
-    SimulationResult, SimulationSink, SimulationState, SnapshotInfo, StepControl, TokenState,
-    VelocityField,
+    build_velocity_field, initial_state, IntegratorState, Method, RowSpacing, RunConfig, SeriesRow,
+    Simulation, SimulationResult, SimulationSink, SimulationState, SnapshotInfo, StepControl,
+    TokenState, VelocityField,
 };
 use crate::{linear, Error, Model, Result, TimeUnit};
 use serde::{Deserialize, Serialize};
@@ -86,6 +86,11 @@ pub struct ParticlesSpec {
     /// Adaptive Dormand–Prince 5(4) with this local error tolerance [default: 1e-8].
     #[arg(long)]
     pub tol: Option<f64>,
+    /// Integrator: dopri5 (adaptive, default without --dt), rk4 (default with --dt) or euler
+    /// (explicit Euler + renormalisation with --dt: the published codes' scheme, for exact
+    /// reproduction only).
+    #[arg(long, value_enum)]
+    pub integrator: Option<IntegratorKind>,
     /// Random seed of the initial state (system s of an ensemble uses PCG stream s) [default: 0].
     #[arg(long)]
     pub seed: Option<u64>,
@@ -111,6 +116,13 @@ pub struct ParticlesSpec {
     #[arg(long, value_parser = parse_count)]
     #[serde(deserialize_with = "count_opt")]
     pub series_points: Option<usize>,
+    /// Spacing of the diagnostics rows: linear (default) or log (for runs over many decades).
+    #[arg(long, value_enum)]
+    pub series_spacing: Option<SeriesSpacing>,
+    /// First positive row time with log spacing, unit of --time [default: one internal time
+    /// unit, or t_end / series_points if smaller].
+    #[arg(long)]
+    pub series_start: Option<f64>,
     /// Cluster definition: angular radius delta in radians [default: 0.03].
     #[arg(long)]
     pub cluster_radius: Option<f64>,
@@ -129,6 +141,28 @@ pub struct ParticlesSpec {
     /// Seconds of wall-clock time between checkpoints [default: 300].
     #[arg(long)]
     pub checkpoint_every: Option<f64>,
+}
+
+/// Spacing of the diagnostics rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SeriesSpacing {
+    /// Equal intervals.
+    Linear,
+    /// Log-spaced from `series_start` to `t_end`.
+    Log,
+}
+
+/// Time integrator of a particle run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum IntegratorKind {
+    /// Adaptive Dormand–Prince 5(4) (`tol`).
+    Dopri5,
+    /// Classical RK4 with fixed step `dt`.
+    Rk4,
+    /// Explicit Euler + renormalisation with fixed step `dt` (reproduction aid).
+    Euler,
 }
 
 /// A resolved particle run: what the executor needs, in internal units.
@@ -274,15 +308,20 @@ impl ParticlesSpec {
             }
         };
         let t_end = scale.to_internal("t_end", t_end_user)?;
-        let (control, dt, tol) = match (s.dt, s.tol) {
-            (Some(_), Some(_)) => {
+        let kind = match (s.integrator, s.dt, s.tol) {
+            (Some(k), _, _) => k,
+            (None, Some(_), _) => IntegratorKind::Rk4,
+            (None, None, _) => IntegratorKind::Dopri5,
+        };
+        let (control, dt, tol) = match (kind, s.dt, s.tol) {
+            (_, Some(_), Some(_)) => {
                 return Err(Error::parameter(
                     "dt",
                     "(given with tol)",
-                    "either dt (fixed-step RK4) or tol (adaptive), not both",
+                    "either dt (fixed-step rk4 or euler) or tol (adaptive dopri5), not both",
                 ))
             }
-            (Some(dt), None) => {
+            (IntegratorKind::Rk4 | IntegratorKind::Euler, Some(dt), None) => {
                 let h = scale.to_internal("dt", dt)?;
                 let steps = t_end / h;
                 if steps > crate::pde::MAX_FIXED_STEPS {
@@ -291,12 +330,57 @@ impl ParticlesSpec {
                         crate::pde::MAX_FIXED_STEPS
                     )));
                 }
-                (StepControl::Rk4 { dt: h }, Some(dt), None)
+                let control = if kind == IntegratorKind::Euler {
+                    StepControl::Euler { dt: h }
+                } else {
+                    StepControl::Rk4 { dt: h }
+                };
+                (control, Some(dt), None)
             }
-            (None, tol) => {
+            (IntegratorKind::Rk4 | IntegratorKind::Euler, None, _) => {
+                return Err(Error::parameter(
+                    "dt",
+                    "(missing)",
+                    format!("a step size for integrator = {kind:?}").to_lowercase(),
+                ))
+            }
+            (IntegratorKind::Dopri5, Some(dt), _) => return Err(Error::parameter(
+                "dt",
+                dt,
+                "no dt with the adaptive integrator dopri5 (give tol, or integrator = rk4/euler)",
+            )),
+            (IntegratorKind::Dopri5, None, tol) => {
                 let tol =
                     crate::error::require_in_range("tol", tol.unwrap_or(DEFAULT_TOL), 1e-15, 0.1)?;
                 (StepControl::DormandPrince { tol }, None, Some(tol))
+            }
+        };
+        let spacing_kind = s.series_spacing.unwrap_or(SeriesSpacing::Linear);
+        let (spacing, series_start) = match spacing_kind {
+            SeriesSpacing::Linear => {
+                if s.series_start.is_some() {
+                    return Err(Error::parameter(
+                        "series_start",
+                        s.series_start.unwrap_or(0.0),
+                        "no value with series_spacing = linear (it sets the first row of log spacing)",
+                    ));
+                }
+                (RowSpacing::Linear, None)
+            }
+            SeriesSpacing::Log => {
+                let user = match s.series_start {
+                    Some(v) => v,
+                    None => scale.to_user((1.0f64).min(t_end / series_points as f64)),
+                };
+                let first = scale.to_internal("series_start", user)?;
+                if first > t_end {
+                    return Err(Error::parameter(
+                        "series_start",
+                        user,
+                        format!("a time in (0, t_end = {t_end_user}]"),
+                    ));
+                }
+                (RowSpacing::Log { first }, Some(user))
             }
         };
         let cfg = RunConfig {
@@ -305,6 +389,7 @@ impl ParticlesSpec {
             lmax_power,
             save_every: s.save_every,
             series_points,
+            spacing,
             clusters,
         };
         limits::check_particles(n, dim, ensemble, &cfg)?;
@@ -319,6 +404,7 @@ impl ParticlesSpec {
             time: Some(time),
             dt,
             tol,
+            integrator: Some(kind),
             seed: Some(seed),
             method: Some(method),
             summation_tol: Some(summation_tol),
@@ -326,6 +412,8 @@ impl ParticlesSpec {
             lmax_power: Some(lmax_power),
             save_every: s.save_every,
             series_points: Some(series_points),
+            series_spacing: Some(spacing_kind),
+            series_start,
             cluster_radius: Some(clusters.radius),
             cluster_density: Some(clusters.density_factor),
             cluster_min_fraction: Some(clusters.min_fraction),
@@ -366,6 +454,7 @@ pub fn series_columns(lmax_power: usize) -> Vec<String> {
         "step",
         "energy",
         "speed2",
+        "arc_length",
         "clusters",
         "largest_cluster_fraction",
         "energy_identity_error",
@@ -385,6 +474,7 @@ pub fn series_values(row: &SeriesRow, scale: &TimeScale) -> Vec<f64> {
         row.step as f64,
         row.energy,
         row.speed2,
+        row.arc_length,
         row.clusters as f64,
         row.largest_cluster,
         row.identity_error,
@@ -401,6 +491,7 @@ pub fn conventions() -> serde_json::Value {
         "step": "accepted integrator steps so far",
         "energy": "E_N = (1/(2 beta N^2)) sum_ij exp(beta(<x_i,x_j> - 1)): the scaled-kernel energy (the physical energy is e^beta E_N); the same meaning as the PDE's energy column",
         "speed2": "(1/N) sum_i |dx_i/dtau|^2, per unit of the internal time tau; for USA dE_N/dtau = speed2 exactly",
+        "arc_length": "int |dX/dtau| dtau with |dX/dtau|^2 = sum_i |dx_i/dtau|^2: the arc length of the trajectory in R^{N d} (the normalised-gradient time of Geshkovski-Koubbi-Polyanskiy-Rigollet is arc_length / ln beta)",
         "clusters": "number of clusters (density-based definition, parameters cluster_radius, cluster_density, cluster_min_fraction)",
         "largest_cluster_fraction": "fraction of the tokens in the largest cluster (0 without clusters)",
         "energy_identity_error": "max over the steps since the previous row of |dE_N/dtau - speed2| / speed2 (difference quotient against the method's quadrature); NaN on the first row and for SA",
@@ -469,6 +560,7 @@ fn state_checkpoint(system: usize, st: &SimulationState) -> Checkpoint {
             st.integrator.h_next,
             st.segment_error,
             st.max_error,
+            st.integrator.arc_length,
         ],
     );
     c.push_array(
@@ -485,7 +577,7 @@ fn state_from_checkpoint(c: &Checkpoint) -> Result<SimulationState> {
     let times = c.array("snapshot_times")?;
     let nrows: usize = c.get("rows")?;
     let flat = c.array("rows")?;
-    if scalars.len() != 4 || times.len() != steps.len() || (nrows > 0 && flat.len() % nrows != 0) {
+    if scalars.len() != 5 || times.len() != steps.len() || (nrows > 0 && flat.len() % nrows != 0) {
         return Err(Error::Numerical("checkpoint: inconsistent arrays".into()));
     }
     let width = flat.len().checked_div(nrows).unwrap_or(0);
@@ -496,6 +588,7 @@ fn state_from_checkpoint(c: &Checkpoint) -> Result<SimulationState> {
             steps: c.get("steps")?,
             rejected: c.get("rejected")?,
             h_next: scalars[1],
+            arc_length: scalars[4],
         },
         next_row: c.get("next_row")?,
         segment_error: scalars[2],
@@ -573,11 +666,9 @@ pub fn derived(plan: &ParticlesPlan, field: &dyn VelocityField) -> serde_json::V
     json!({
         "internal_time": plan.scale.internal_name(),
         "tau_end": plan.cfg.t_end,
-        "integrator": match plan.cfg.control {
-            StepControl::Rk4 { .. } => "rk4",
-            StepControl::DormandPrince { .. } => "dormand-prince-5(4)",
-        },
-        "dt_internal": match plan.cfg.control { StepControl::Rk4 { dt } => Some(dt), _ => None },
+        "integrator": plan.cfg.control.name(),
+        "dt_internal": plan.cfg.control.fixed_step(),
+        "series_spacing": match plan.cfg.spacing { RowSpacing::Linear => json!("linear"), RowSpacing::Log { first } => json!({"log_from_tau": first}) },
         "method": field.description(),
         "init_rows_normalised": plan.init_rows_normalised,
         "dominant_degree": linear::dominant_degree(plan.beta, plan.dim),

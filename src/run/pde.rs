@@ -365,7 +365,10 @@ impl PdeSpec {
             n_equiv: init.n_equiv,
             seed: Some(seed),
             init_lmax: Some(init_lmax),
-            init_snapshot: s.init_snapshot.as_ref().map(|p| super::particles::absolute(p)),
+            init_snapshot: s
+                .init_snapshot
+                .as_ref()
+                .map(|p| super::particles::absolute(p)),
             smoothing: init.smoothing,
             out: s.out.clone(),
             checkpoint_every: Some(checkpoint_every),
