@@ -23,7 +23,7 @@ fn bench_sht(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
     for lmax in [63usize, 127, 255, 511] {
-        let mut b = SphereBasis::with_grid(lmax, lmax + 1, 2 * lmax + 2);
+        let b = SphereBasis::with_grid(lmax, lmax + 1, 2 * lmax + 2);
         let coeffs = coefficients(b.len());
         let mut grid = vec![0.0; b.grid_len()];
         let mut back = vec![0.0; b.len()];
@@ -41,7 +41,7 @@ fn bench_sht(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
     for lmax in [63usize, 127, 255] {
-        let mut b = SphereBasis::new(lmax);
+        let b = SphereBasis::new(lmax);
         let coeffs = coefficients(b.len());
         let mut grid = vec![0.0; b.grid_len()];
         let mut back = vec![0.0; b.len()];

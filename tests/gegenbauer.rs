@@ -2,7 +2,7 @@
 //! scripts/reference_gegenbauer.py), closed forms (Chebyshev T and U, Legendre), the derivative
 //! identity, harmonic dimensions and the addition theorem.
 
-use attnflow::special::legendre::legendre_column;
+use attnflow::special::legendre::LegendreRecurrence;
 use attnflow::special::{
     gauss_legendre, gegenbauer, gegenbauer_normalized, gegenbauer_normalized_all,
     harmonic_dimension, ln_gegenbauer_at_one, ln_harmonic_dimension, sphere_zonal_rule,
@@ -174,10 +174,11 @@ fn chebyshev_closed_forms() {
 fn legendre_identity() {
     let lmax = 400;
     let mut col = vec![0.0; lmax + 1];
+    let rec = LegendreRecurrence::new(lmax);
     let mut all = vec![0.0; lmax + 1];
     for i in 0..=100 {
         let t = -1.0 + 2.0 * i as f64 / 100.0;
-        legendre_column(0, lmax, t, &mut col);
+        rec.column(0, t, ((1.0 - t) * (1.0 + t)).sqrt(), &mut col);
         gegenbauer_normalized_all(lmax, 0.5, t, &mut all);
         for l in 0..=lmax {
             let p = col[l] / (2.0 * l as f64 + 1.0).sqrt();
