@@ -169,7 +169,9 @@ fn chebyshev_closed_forms() {
 }
 
 /// a = 1/2: C_l^{1/2} = P_l (Legendre), compared with the orthonormal Legendre column
-/// pbar_l^0 = sqrt(2l + 1) P_l of `special::legendre` (an independent recurrence).
+/// pbar_l^0 = sqrt(2l + 1) P_l of `special::legendre` (an independent recurrence). The
+/// rescaled Legendre recurrence loses most at `t = +-1` (double characteristic root): measured
+/// 2.4e-13 relative at l = 300..400 there (the unscaled three-term form: 7.6e-14); bound 3e-13.
 #[test]
 fn legendre_identity() {
     let lmax = 400;
@@ -183,11 +185,11 @@ fn legendre_identity() {
         for l in 0..=lmax {
             let p = col[l] / (2.0 * l as f64 + 1.0).sqrt();
             assert!(
-                (all[l] - p).abs() <= 1e-13,
+                (all[l] - p).abs() <= 3e-13,
                 "l={l} t={t}: {} vs {p}",
                 all[l]
             );
-            assert!((gegenbauer(l, 0.5, t) - p).abs() <= 1e-13);
+            assert!((gegenbauer(l, 0.5, t) - p).abs() <= 3e-13);
         }
     }
 }

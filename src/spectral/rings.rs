@@ -97,11 +97,6 @@ impl RingLegendre {
         done / (self.npairs as f64 * l1 * (l1 + 1.0) / 2.0)
     }
 
-    /// First pair with work at order `m`.
-    pub(crate) fn first_pair(&self, m: usize) -> usize {
-        self.first[m]
-    }
-
     /// Synthesis of order `m`: `fr[l-m]`, `fi[l-m]` are the (pre-scaled) coefficients of
     /// `q_l`; `out` (length `4 np_pad`) receives `[north re | north im | south re | south im]`
     /// of `sum_l f_l pbar_l^m` at every pair.
@@ -187,50 +182,69 @@ fn analysis_avx2(
     analysis_order::<Avx2, 2>(g, m, vin, acc, fr, fi)
 }
 
-/// Recurrence state of `NV` vectors of ring pairs at one order.
-struct Block<V: Lanes, const NV: usize> {
+/// Recurrence state of `NV` vectors of ring pairs at one order (the values live in
+/// registers through the degree loop).
+struct Recurrence<V: Lanes, const NV: usize> {
     x: [V; NV],
     q: [V; NV],
     qp: [V; NV],
-    /// Start degree, rescaled start values of every lane.
-    start: [V; NV],
-    start_prev: [V; NV],
-    start_cur: [V; NV],
+}
+
+impl<V: Lanes, const NV: usize> Recurrence<V, NV> {
+    /// `q <- alpha x q - qp` (one degree up).
+    #[inline(always)]
+    fn advance(&mut self, alpha: f64) {
+        let a = V::splat(alpha);
+        for k in 0..NV {
+            let next = a.mul(self.x[k]).mul_sub(self.q[k], self.qp[k]);
+            self.qp[k] = self.q[k];
+            self.q[k] = next;
+        }
+    }
+}
+
+/// Where the start table of `NV` vectors of ring pairs at one order sits, and the range of
+/// their start degrees (the start values are loaded from the table when inserted, so that
+/// they take no registers in the degree loop).
+struct Starts<'a, const NV: usize> {
+    start: &'a [f64],
+    q_prev: &'a [f64],
+    q_cur: &'a [f64],
     /// Smallest and largest start degree `<= L` of each vector (`usize::MAX`, 0: none).
     vmin: [usize; NV],
     vmax: [usize; NV],
 }
 
-impl<V: Lanes, const NV: usize> Block<V, NV> {
+impl<'a, const NV: usize> Starts<'a, NV> {
+    /// The start table of the vectors at pairs `p0..p0 + NV W` and a zero recurrence there.
     #[inline(always)]
-    fn new(g: &RingLegendre, m: usize, p0: usize) -> Self {
-        let base = m * g.np_pad;
+    fn new<V: Lanes>(g: &'a RingLegendre, m: usize, p0: usize) -> (Self, Recurrence<V, NV>) {
+        let base = m * g.np_pad + p0;
+        let len = NV * V::W;
         let zero = V::splat(0.0);
-        let mut b = Block {
-            x: [zero; NV],
-            q: [zero; NV],
-            qp: [zero; NV],
-            start: [zero; NV],
-            start_prev: [zero; NV],
-            start_cur: [zero; NV],
+        let mut st = Starts {
+            start: &g.start[base..base + len],
+            q_prev: &g.q_prev[base..base + len],
+            q_cur: &g.q_cur[base..base + len],
             vmin: [usize::MAX; NV],
             vmax: [0; NV],
         };
+        let mut r = Recurrence {
+            x: [zero; NV],
+            q: [zero; NV],
+            qp: [zero; NV],
+        };
         for k in 0..NV {
-            let p = p0 + k * V::W;
-            b.x[k] = V::load(&g.x[p..]);
-            b.start[k] = V::load(&g.start[base + p..]);
-            b.start_prev[k] = V::load(&g.q_prev[base + p..]);
-            b.start_cur[k] = V::load(&g.q_cur[base + p..]);
-            for &s in &g.start[base + p..base + p + V::W] {
+            r.x[k] = V::load(&g.x[p0 + k * V::W..]);
+            for &s in &st.start[k * V::W..(k + 1) * V::W] {
                 let s = s as usize;
                 if s <= g.lmax {
-                    b.vmin[k] = b.vmin[k].min(s);
-                    b.vmax[k] = b.vmax[k].max(s);
+                    st.vmin[k] = st.vmin[k].min(s);
+                    st.vmax[k] = st.vmax[k].max(s);
                 }
             }
         }
-        b
+        (st, r)
     }
 
     /// `(min, max)` start degree of the block (`min > L`: nothing to do).
@@ -243,24 +257,15 @@ impl<V: Lanes, const NV: usize> Block<V, NV> {
 
     /// Insert the start values of the lanes whose start degree is `l`.
     #[inline(always)]
-    fn insert(&mut self, l: usize) {
-        let probe = V::splat(l as f64);
+    fn insert<V: Lanes>(&self, l: usize, r: &mut Recurrence<V, NV>) {
         for k in 0..NV {
             if l >= self.vmin[k] && l <= self.vmax[k] {
-                self.q[k] = V::select_eq(self.start[k], probe, self.start_cur[k], self.q[k]);
-                self.qp[k] = V::select_eq(self.start[k], probe, self.start_prev[k], self.qp[k]);
+                let probe = V::splat(l as f64);
+                let o = k * V::W;
+                let key = V::load(&self.start[o..]);
+                r.q[k] = V::select_eq(key, probe, V::load(&self.q_cur[o..]), r.q[k]);
+                r.qp[k] = V::select_eq(key, probe, V::load(&self.q_prev[o..]), r.qp[k]);
             }
-        }
-    }
-
-    /// `q <- alpha x q - qp` (one degree up).
-    #[inline(always)]
-    fn advance(&mut self, alpha: f64) {
-        let a = V::splat(alpha);
-        for k in 0..NV {
-            let next = a.mul(self.x[k]).mul_sub(self.q[k], self.qp[k]);
-            self.qp[k] = self.q[k];
-            self.q[k] = next;
         }
     }
 }
@@ -308,8 +313,7 @@ fn synthesis_block<V: Lanes, const NV: usize>(
 ) {
     let lmax = g.lmax;
     let np = g.np_pad;
-    let alpha = g.rec.alpha(m);
-    let mut b = Block::<V, NV>::new(g, m, p0);
+    let (st, mut r) = Starts::<NV>::new::<V>(g, m, p0);
     let zero = V::splat(0.0);
     let mut s = Sums {
         er: [zero; NV],
@@ -317,14 +321,14 @@ fn synthesis_block<V: Lanes, const NV: usize>(
         or: [zero; NV],
         oi: [zero; NV],
     };
-    let (lo, hi) = b.range();
+    let (lo, hi) = st.range();
     if lo <= lmax {
         let fr = &fr[..lmax + 1 - m];
         let fi = &fi[..lmax + 1 - m];
-        let alpha = &alpha[..lmax + 2 - m];
+        let alpha = &g.rec.alpha(m)[..lmax + 2 - m];
         #[inline(always)]
         fn step<V: Lanes, const NV: usize, const ODD: bool>(
-            b: &mut Block<V, NV>,
+            r: &mut Recurrence<V, NV>,
             s: &mut Sums<V, NV>,
             cr: f64,
             ci: f64,
@@ -333,41 +337,44 @@ fn synthesis_block<V: Lanes, const NV: usize>(
             let (cr, ci) = (V::splat(cr), V::splat(ci));
             for k in 0..NV {
                 if ODD {
-                    s.or[k] = b.q[k].mul_add(cr, s.or[k]);
-                    s.oi[k] = b.q[k].mul_add(ci, s.oi[k]);
+                    s.or[k] = r.q[k].mul_add(cr, s.or[k]);
+                    s.oi[k] = r.q[k].mul_add(ci, s.oi[k]);
                 } else {
-                    s.er[k] = b.q[k].mul_add(cr, s.er[k]);
-                    s.ei[k] = b.q[k].mul_add(ci, s.ei[k]);
+                    s.er[k] = r.q[k].mul_add(cr, s.er[k]);
+                    s.ei[k] = r.q[k].mul_add(ci, s.ei[k]);
                 }
             }
-            b.advance(alpha);
+            r.advance(alpha);
         }
         let mut l = lo;
         while l <= hi {
-            b.insert(l);
+            st.insert(l, &mut r);
             let j = l - m;
             if j % 2 == 0 {
-                step::<V, NV, false>(&mut b, &mut s, fr[j], fi[j], alpha[j + 1]);
+                step::<V, NV, false>(&mut r, &mut s, fr[j], fi[j], alpha[j + 1]);
             } else {
-                step::<V, NV, true>(&mut b, &mut s, fr[j], fi[j], alpha[j + 1]);
+                step::<V, NV, true>(&mut r, &mut s, fr[j], fi[j], alpha[j + 1]);
             }
             l += 1;
         }
         if l <= lmax && (l - m) % 2 == 1 {
             let j = l - m;
-            step::<V, NV, true>(&mut b, &mut s, fr[j], fi[j], alpha[j + 1]);
+            step::<V, NV, true>(&mut r, &mut s, fr[j], fi[j], alpha[j + 1]);
             l += 1;
         }
+        // Main loop: two degrees per iteration, registers only.
+        let (mut rr, mut ss) = (r, s);
         while l < lmax {
             let j = l - m;
-            step::<V, NV, false>(&mut b, &mut s, fr[j], fi[j], alpha[j + 1]);
-            step::<V, NV, true>(&mut b, &mut s, fr[j + 1], fi[j + 1], alpha[j + 2]);
+            step::<V, NV, false>(&mut rr, &mut ss, fr[j], fi[j], alpha[j + 1]);
+            step::<V, NV, true>(&mut rr, &mut ss, fr[j + 1], fi[j + 1], alpha[j + 2]);
             l += 2;
         }
         if l == lmax {
             let j = l - m;
-            step::<V, NV, false>(&mut b, &mut s, fr[j], fi[j], alpha[j + 1]);
+            step::<V, NV, false>(&mut rr, &mut ss, fr[j], fi[j], alpha[j + 1]);
         }
+        s = ss;
     }
     for k in 0..NV {
         let p = p0 + k * V::W;
@@ -420,8 +427,8 @@ fn analysis_block<V: Lanes, const NV: usize>(
     let lmax = g.lmax;
     let np = g.np_pad;
     let w = V::W;
-    let mut b = Block::<V, NV>::new(g, m, p0);
-    let (lo, hi) = b.range();
+    let (st, mut r) = Starts::<NV>::new::<V>(g, m, p0);
+    let (lo, hi) = st.range();
     if lo > lmax {
         return;
     }
@@ -445,7 +452,7 @@ fn analysis_block<V: Lanes, const NV: usize>(
     let acc_i = &mut acc_i[..n * w];
     #[inline(always)]
     fn step<V: Lanes, const NV: usize, const ODD: bool>(
-        b: &mut Block<V, NV>,
+        r: &mut Recurrence<V, NV>,
         s: &Sums<V, NV>,
         ar: &mut [f64],
         ai: &mut [f64],
@@ -455,46 +462,46 @@ fn analysis_block<V: Lanes, const NV: usize>(
         let mut ti = V::load(ai);
         for k in 0..NV {
             if ODD {
-                tr = b.q[k].mul_add(s.or[k], tr);
-                ti = b.q[k].mul_add(s.oi[k], ti);
+                tr = r.q[k].mul_add(s.or[k], tr);
+                ti = r.q[k].mul_add(s.oi[k], ti);
             } else {
-                tr = b.q[k].mul_add(s.er[k], tr);
-                ti = b.q[k].mul_add(s.ei[k], ti);
+                tr = r.q[k].mul_add(s.er[k], tr);
+                ti = r.q[k].mul_add(s.ei[k], ti);
             }
         }
         tr.store(ar);
         ti.store(ai);
-        b.advance(alpha);
+        r.advance(alpha);
     }
     let mut l = lo;
     while l <= hi {
-        b.insert(l);
+        st.insert(l, &mut r);
         let j = l - m;
         let (ar, ai) = (&mut acc_r[j * w..], &mut acc_i[j * w..]);
         if j % 2 == 0 {
-            step::<V, NV, false>(&mut b, &s, ar, ai, alpha[j + 1]);
+            step::<V, NV, false>(&mut r, &s, ar, ai, alpha[j + 1]);
         } else {
-            step::<V, NV, true>(&mut b, &s, ar, ai, alpha[j + 1]);
+            step::<V, NV, true>(&mut r, &s, ar, ai, alpha[j + 1]);
         }
         l += 1;
     }
     if l <= lmax && (l - m) % 2 == 1 {
         let j = l - m;
         let (ar, ai) = (&mut acc_r[j * w..], &mut acc_i[j * w..]);
-        step::<V, NV, true>(&mut b, &s, ar, ai, alpha[j + 1]);
+        step::<V, NV, true>(&mut r, &s, ar, ai, alpha[j + 1]);
         l += 1;
     }
     while l < lmax {
         let j = l - m;
         let (ar, ai) = (&mut acc_r[j * w..], &mut acc_i[j * w..]);
-        step::<V, NV, false>(&mut b, &s, ar, ai, alpha[j + 1]);
+        step::<V, NV, false>(&mut r, &s, ar, ai, alpha[j + 1]);
         let (ar, ai) = (&mut acc_r[(j + 1) * w..], &mut acc_i[(j + 1) * w..]);
-        step::<V, NV, true>(&mut b, &s, ar, ai, alpha[j + 2]);
+        step::<V, NV, true>(&mut r, &s, ar, ai, alpha[j + 2]);
         l += 2;
     }
     if l == lmax {
         let j = l - m;
         let (ar, ai) = (&mut acc_r[j * w..], &mut acc_i[j * w..]);
-        step::<V, NV, false>(&mut b, &s, ar, ai, alpha[j + 1]);
+        step::<V, NV, false>(&mut r, &s, ar, ai, alpha[j + 1]);
     }
 }

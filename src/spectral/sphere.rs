@@ -27,6 +27,8 @@ use std::sync::Arc;
 const PARALLEL_MIN_LMAX: usize = 48;
 /// Rings per FFT task (each task owns one FFT scratch).
 const RING_CHUNK: usize = 8;
+/// Consecutive orders per Legendre task (their coefficients and spectra are contiguous).
+const ORDER_GROUP: usize = 8;
 
 /// Real spherical harmonic basis up to degree `L` with its Gauss–Legendre grid.
 pub struct SphereBasis {
@@ -49,17 +51,12 @@ pub struct SphereBasis {
 /// Work space of the sphere transforms (see [`Scratch`]).
 pub(crate) struct SphereScratch {
     shape: (usize, usize, usize),
-    /// Legendre synthesis output, order-major: `[m][north re, north im, south re, south im][pair]`.
-    leg: Vec<f64>,
     /// Ring spectra, ring-major (`nspec` per ring).
     spec: Vec<Complex<f64>>,
     /// One FFT scratch per chunk of rings.
     fft: Vec<Complex<f64>>,
     /// One ring copy per chunk of rings (the real-to-complex FFT overwrites its input).
     rows: Vec<f64>,
-    /// Analysis output, order-major (`L + 1 - m` per order), real and imaginary parts.
-    tri_r: Vec<f64>,
-    tri_i: Vec<f64>,
 }
 
 impl SphereBasis {
@@ -167,31 +164,16 @@ impl SphereBasis {
         }
     }
 
-    /// Pair index of ring `r` and whether it is the northern ring of its pair.
-    #[inline]
-    fn pair_of(&self, r: usize) -> (usize, bool) {
-        let mirror = self.nlat - 1 - r;
-        if r < mirror {
-            (r, false)
-        } else {
-            (mirror, true)
-        }
-    }
-
     fn scratch<'a>(&self, scratch: &'a mut Scratch) -> &'a mut SphereScratch {
         let shape = (self.lmax, self.nlat, self.nlon);
         let fits = matches!(&scratch.inner, ScratchKind::Sphere(s) if s.shape == shape);
         if !fits {
             let nchunks = self.nlat.div_ceil(RING_CHUNK);
-            let tri = (self.lmax + 1) * (self.lmax + 2) / 2;
             scratch.inner = ScratchKind::Sphere(Box::new(SphereScratch {
                 shape,
-                leg: vec![0.0; (self.lmax + 1) * 4 * self.rings.np_pad],
                 spec: vec![Complex::new(0.0, 0.0); self.nlat * self.nspec],
                 fft: vec![Complex::new(0.0, 0.0); nchunks * self.fft_scratch_len],
                 rows: vec![0.0; nchunks * self.nlon],
-                tri_r: vec![0.0; tri],
-                tri_i: vec![0.0; tri],
             }));
         }
         match &mut scratch.inner {
@@ -201,15 +183,55 @@ impl SphereBasis {
     }
 }
 
-/// Split `v` into consecutive pieces of lengths `len(0), len(1), ...` (`n` pieces).
-fn split_lengths(mut v: &mut [f64], n: usize, len: impl Fn(usize) -> usize) -> Vec<&mut [f64]> {
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let (a, b) = std::mem::take(&mut v).split_at_mut(len(i));
-        out.push(a);
-        v = b;
+/// A slice written by several tasks at disjoint indices.
+struct SharedSlice<T> {
+    ptr: *mut T,
+    len: usize,
+}
+
+// SAFETY: tasks write disjoint indices (each caller states which ones it owns).
+unsafe impl<T: Send> Sync for SharedSlice<T> {}
+
+impl<T> SharedSlice<T> {
+    fn new(s: &mut [T]) -> Self {
+        SharedSlice {
+            ptr: s.as_mut_ptr(),
+            len: s.len(),
+        }
     }
-    out
+
+    /// Write `v` at index `i`.
+    ///
+    /// # Safety
+    /// No other task reads or writes index `i` while the slice is shared.
+    #[inline]
+    unsafe fn write(&self, i: usize, v: T) {
+        assert!(i < self.len, "SharedSlice index out of range");
+        // SAFETY: in bounds (checked) and exclusive (the caller's contract).
+        unsafe { self.ptr.add(i).write(v) }
+    }
+}
+
+/// Per-task buffers of a group of orders.
+struct GroupBuffers {
+    /// Coefficients of `q_l` (synthesis) or sums (analysis), `L + 2` per order.
+    fr: Vec<f64>,
+    fi: Vec<f64>,
+    /// Per order `4 np`: the Legendre synthesis output or the analysis input.
+    vals: Vec<f64>,
+    /// Lane accumulators of the analysis.
+    acc: Vec<f64>,
+}
+
+impl GroupBuffers {
+    fn new(lmax: usize, np: usize) -> Self {
+        GroupBuffers {
+            fr: vec![0.0; ORDER_GROUP * (lmax + 2)],
+            fi: vec![0.0; ORDER_GROUP * (lmax + 2)],
+            vals: vec![0.0; ORDER_GROUP * 4 * np],
+            acc: vec![0.0; 2 * super::rings::PAIR_ALIGN * (lmax + 2)],
+        }
+    }
 }
 
 impl Basis for SphereBasis {
@@ -244,65 +266,78 @@ impl Basis for SphereBasis {
             "SphereBasis::synthesize: buffer lengths"
         );
         let sc = self.scratch(scratch);
-        let (lmax, np, nlon, nspec) = (self.lmax, self.rings.np_pad, self.nlon, self.nspec);
+        let (lmax, np, nlat, nlon, nspec) = (
+            self.lmax,
+            self.rings.np_pad,
+            self.nlat,
+            self.nlon,
+            self.nspec,
+        );
         let min_len = self.min_len();
-        // Legendre stage, one order per task.
-        sc.leg
-            .par_chunks_mut(4 * np)
-            .enumerate()
+        let ngroups = (lmax + 1).div_ceil(ORDER_GROUP);
+        // Legendre stage, one group of consecutive orders per task; each task writes its
+        // own columns `m` of the ring spectra.
+        let spec = SharedSlice::new(&mut sc.spec);
+        (0..ngroups)
+            .into_par_iter()
             .with_min_len(min_len)
             .for_each_init(
-                || vec![0.0; 2 * (lmax + 2)],
-                |buf, (m, out)| {
-                    let (fr, fi) = buf.split_at_mut(lmax + 2);
-                    let c = self.rings.rec.scale(m);
-                    let f = if m == 0 {
-                        1.0
-                    } else {
-                        std::f64::consts::FRAC_1_SQRT_2
-                    };
-                    for l in m..=lmax {
-                        let j = l - m;
-                        if m == 0 {
-                            fr[j] = coeffs[l * l] * c[j];
-                            fi[j] = 0.0;
-                        } else {
-                            fr[j] = coeffs[l * l + 2 * m - 1] * c[j] * f;
-                            fi[j] = -coeffs[l * l + 2 * m] * c[j] * f;
+                || GroupBuffers::new(lmax, np),
+                |buf, grp| {
+                    let m0 = grp * ORDER_GROUP;
+                    let m1 = (m0 + ORDER_GROUP).min(lmax + 1);
+                    let stride = lmax + 2;
+                    // Gather the coefficients of the group (contiguous per degree).
+                    for l in m0..=lmax {
+                        for m in m0..m1.min(l + 1) {
+                            let j = (m - m0) * stride + l - m;
+                            if m == 0 {
+                                buf.fr[j] = coeffs[l * l];
+                                buf.fi[j] = 0.0;
+                            } else {
+                                let f = std::f64::consts::FRAC_1_SQRT_2;
+                                buf.fr[j] = coeffs[l * l + 2 * m - 1] * f;
+                                buf.fi[j] = -coeffs[l * l + 2 * m] * f;
+                            }
                         }
                     }
-                    self.rings.synthesis(self.path, m, fr, fi, out);
+                    for m in m0..m1 {
+                        let g = m - m0;
+                        let c = self.rings.rec.scale(m);
+                        let fr = &mut buf.fr[g * stride..(g + 1) * stride];
+                        let fi = &mut buf.fi[g * stride..(g + 1) * stride];
+                        for j in 0..=lmax - m {
+                            fr[j] *= c[j];
+                            fi[j] *= c[j];
+                        }
+                        let out = &mut buf.vals[g * 4 * np..(g + 1) * 4 * np];
+                        self.rings.synthesis(self.path, m, fr, fi, out);
+                    }
+                    for p in 0..self.rings.npairs {
+                        for (r, side) in [(nlat - 1 - p, 0), (p, 2 * np)] {
+                            for m in m0..m1 {
+                                let v = &buf.vals[(m - m0) * 4 * np + side + p..];
+                                // SAFETY: column m of the spectra belongs to this task only.
+                                unsafe { spec.write(r * nspec + m, Complex::new(v[0], v[np])) };
+                            }
+                        }
+                    }
                 },
             );
         // FFT stage, one chunk of rings per task.
-        let leg = &sc.leg;
-        grid[..self.nlat * nlon]
+        grid[..nlat * nlon]
             .par_chunks_mut(RING_CHUNK * nlon)
             .zip(sc.spec.par_chunks_mut(RING_CHUNK * nspec))
             .zip(sc.fft.par_chunks_mut(self.fft_scratch_len))
-            .enumerate()
             .with_min_len(min_len)
-            .for_each(|(c, ((g, spec), fft))| {
-                let r0 = c * RING_CHUNK;
-                let nr = g.len() / nlon;
-                for i in 0..nr {
-                    spec[i * nspec + lmax + 1..(i + 1) * nspec]
+            .for_each(|((g, spec), fft)| {
+                for (g, s) in g.chunks_mut(nlon).zip(spec.chunks_mut(nspec)) {
+                    s[lmax + 1..]
                         .iter_mut()
                         .for_each(|z| *z = Complex::new(0.0, 0.0));
-                }
-                for m in 0..=lmax {
-                    let base = m * 4 * np;
-                    for i in 0..nr {
-                        let (p, north) = self.pair_of(r0 + i);
-                        let o = base + if north { 0 } else { 2 * np } + p;
-                        spec[i * nspec + m] = Complex::new(leg[o], leg[o + np]);
-                    }
-                }
-                for i in 0..nr {
-                    let s = &mut spec[i * nspec..(i + 1) * nspec];
                     s[0].im = 0.0;
                     self.c2r
-                        .process_with_scratch(s, &mut g[i * nlon..(i + 1) * nlon], fft)
+                        .process_with_scratch(s, g, fft)
                         .expect("sphere synthesis: FFT sizes");
                 }
             });
@@ -330,79 +365,80 @@ impl Basis for SphereBasis {
             .zip(sc.fft.par_chunks_mut(self.fft_scratch_len))
             .with_min_len(min_len)
             .for_each(|(((g, spec), row), fft)| {
-                for i in 0..g.len() / nlon {
-                    row.copy_from_slice(&g[i * nlon..(i + 1) * nlon]);
+                for (g, s) in g.chunks(nlon).zip(spec.chunks_mut(nspec)) {
+                    row.copy_from_slice(g);
                     self.r2c
-                        .process_with_scratch(row, &mut spec[i * nspec..(i + 1) * nspec], fft)
+                        .process_with_scratch(row, s, fft)
                         .expect("sphere analysis: FFT sizes");
                 }
             });
-        // Legendre stage, one order per task.
+        // Legendre stage, one group of consecutive orders per task; each task writes its own
+        // orders of the coefficients.
         let spec = &sc.spec;
-        let tri_r = split_lengths(&mut sc.tri_r, lmax + 1, |m| lmax + 1 - m);
-        let tri_i = split_lengths(&mut sc.tri_i, lmax + 1, |m| lmax + 1 - m);
-        tri_r
+        let ngroups = (lmax + 1).div_ceil(ORDER_GROUP);
+        let out = SharedSlice::new(&mut coeffs[..self.len()]);
+        (0..ngroups)
             .into_par_iter()
-            .zip(tri_i)
-            .enumerate()
             .with_min_len(min_len)
             .for_each_init(
-                || vec![0.0; 4 * np + 2 * 8 * (lmax + 2)],
-                |buf, (m, (fr, fi))| {
-                    let (vin, acc) = buf.split_at_mut(4 * np);
-                    let mfac = if m == 0 {
-                        1.0
-                    } else {
-                        std::f64::consts::SQRT_2
-                    };
-                    let first = self.rings.first_pair(m).min(np);
-                    for p in first..np {
-                        let (mut er, mut ei, mut or, mut oi) = (0.0, 0.0, 0.0, 0.0);
-                        if p < self.rings.npairs {
-                            let (north, south) = (nlat - 1 - p, p);
-                            let zn = spec[north * nspec + m] * (self.ring_scale[north] * mfac);
-                            if north == south {
-                                er = zn.re;
-                                ei = -zn.im;
+                || GroupBuffers::new(lmax, np),
+                |buf, grp| {
+                    let m0 = grp * ORDER_GROUP;
+                    let m1 = (m0 + ORDER_GROUP).min(lmax + 1);
+                    let stride = lmax + 2;
+                    // Even and odd combinations of the weighted ring spectra, per order.
+                    buf.vals.iter_mut().for_each(|v| *v = 0.0);
+                    for p in 0..self.rings.npairs {
+                        let (north, south) = (nlat - 1 - p, p);
+                        let (wn, ws) = (self.ring_scale[north], self.ring_scale[south]);
+                        for m in m0..m1 {
+                            let mfac = if m == 0 {
+                                1.0
                             } else {
-                                let zs = spec[south * nspec + m] * (self.ring_scale[south] * mfac);
-                                er = zn.re + zs.re;
-                                or = zn.re - zs.re;
-                                ei = -(zn.im + zs.im);
-                                oi = -(zn.im - zs.im);
+                                std::f64::consts::SQRT_2
+                            };
+                            let zn = spec[north * nspec + m] * (wn * mfac);
+                            let v = &mut buf.vals[(m - m0) * 4 * np..];
+                            if north == south {
+                                v[p] = zn.re;
+                                v[np + p] = -zn.im;
+                            } else {
+                                let zs = spec[south * nspec + m] * (ws * mfac);
+                                v[p] = zn.re + zs.re;
+                                v[np + p] = -(zn.im + zs.im);
+                                v[2 * np + p] = zn.re - zs.re;
+                                v[3 * np + p] = -(zn.im - zs.im);
                             }
                         }
-                        vin[p] = er;
-                        vin[np + p] = ei;
-                        vin[2 * np + p] = or;
-                        vin[3 * np + p] = oi;
                     }
-                    self.rings.analysis(self.path, m, vin, acc, fr, fi);
-                    for ((r, i), c) in fr
-                        .iter_mut()
-                        .zip(fi.iter_mut())
-                        .zip(self.rings.rec.scale(m))
-                    {
-                        *r *= c;
-                        *i *= c;
+                    for m in m0..m1 {
+                        let g = m - m0;
+                        let vin = &buf.vals[g * 4 * np..(g + 1) * 4 * np];
+                        let fr = &mut buf.fr[g * stride..(g + 1) * stride];
+                        let fi = &mut buf.fi[g * stride..(g + 1) * stride];
+                        self.rings.analysis(self.path, m, vin, &mut buf.acc, fr, fi);
+                        let c = self.rings.rec.scale(m);
+                        for j in 0..=lmax - m {
+                            fr[j] *= c[j];
+                            fi[j] *= c[j];
+                        }
+                    }
+                    for l in m0..=lmax {
+                        for m in m0..m1.min(l + 1) {
+                            let j = (m - m0) * stride + l - m;
+                            // SAFETY: the coefficients of orders m0..m1 belong to this task.
+                            unsafe {
+                                if m == 0 {
+                                    out.write(l * l, buf.fr[j]);
+                                } else {
+                                    out.write(l * l + 2 * m - 1, buf.fr[j]);
+                                    out.write(l * l + 2 * m, buf.fi[j]);
+                                }
+                            }
+                        }
                     }
                 },
             );
-        // Scatter to the degree-ordered layout, one degree per task.
-        let rec = &self.rings.rec;
-        let (tri_r, tri_i) = (&sc.tri_r, &sc.tri_i);
-        split_lengths(&mut coeffs[..self.len()], lmax + 1, |l| 2 * l + 1)
-            .into_par_iter()
-            .enumerate()
-            .with_min_len(min_len)
-            .for_each(|(l, out)| {
-                out[0] = tri_r[rec.triangle_index(0, l)];
-                for m in 1..=l {
-                    let t = rec.triangle_index(m, l);
-                    out[2 * m - 1] = tri_r[t];
-                    out[2 * m] = tri_i[t];
-                }
-            });
     }
 
     fn refined(&self, lmax: usize) -> Box<dyn Basis> {
