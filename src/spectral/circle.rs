@@ -7,7 +7,7 @@
 //! (3/2 rule), even, a product of 2, 3, 5. Transforms are real FFTs (realfft) with plans
 //! built once and scratch buffers reused.
 
-use super::{fft_size, point_mass, Basis, Geometry, Scratch, ScratchKind};
+use super::{fft_size, Basis, Geometry, Scratch, ScratchKind};
 use realfft::{num_complex::Complex, ComplexToReal, RealFftPlanner, RealToComplex};
 use std::sync::Arc;
 
@@ -186,22 +186,13 @@ impl Basis for CircleBasis {
     }
 
     fn point_moments(&self, points: &[f64], mass: Option<&[f64]>, moments: &mut [f64]) {
-        let n = points.len() / 2;
-        let mut h = Vec::with_capacity(self.kmax + 1);
-        let (mut c, mut s) = (vec![0.0; self.kmax + 1], vec![0.0; self.kmax + 1]);
-        for (j, x) in points.chunks_exact(2).enumerate() {
-            let w = point_mass(mass, n, j);
-            self.harmonics(x, &mut h);
-            for (k, (ck, sk)) in h.iter().enumerate() {
-                c[k] += w * ck;
-                s[k] += w * sk;
-            }
-        }
+        // M_k = sum_j m_j e^{-ik th_j}: the cosine moment is Re M_k, the sine moment -Im M_k.
+        let m = crate::particles::circle_fast::circle_moments_weighted(points, mass, self.kmax);
         let r = std::f64::consts::SQRT_2;
-        moments[0] = c[0];
+        moments[0] = m[0][0];
         for k in 1..=self.kmax {
-            moments[2 * k - 1] = r * c[k];
-            moments[2 * k] = r * s[k];
+            moments[2 * k - 1] = r * m[k][0];
+            moments[2 * k] = -r * m[k][1];
         }
     }
 
