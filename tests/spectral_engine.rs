@@ -37,7 +37,7 @@ fn sphere_points(n: usize, seed: u64) -> Vec<f64> {
         [0.0, -1e-9, -1.0],
         [3e-5, 4e-5, 1.0],
     ] {
-        let r = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]) as f64;
+        let r: f64 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2];
         x.extend(p.iter().map(|v| v / r.sqrt()));
     }
     let u = uniform(3 * n, seed);
@@ -202,7 +202,8 @@ fn weighted_moments_equal_repeated_tokens() {
         .collect();
     let mut circle_dup = circle.clone();
     circle_dup.extend_from_slice(&circle[14..16]);
-    let bases: Vec<(Box<dyn Basis>, &[f64], &[f64])> = vec![
+    type Case<'a> = (Box<dyn Basis>, &'a [f64], &'a [f64]);
+    let bases: Vec<Case> = vec![
         (Box::new(SphereBasis::new(20)), &x, &dup),
         (Box::new(CircleBasis::new(20)), &circle, &circle_dup),
         (Box::new(ZonalBasis::new(20, 3)), &x, &dup),

@@ -31,6 +31,9 @@
 //! separately, returning values below ~`1e-290` as 0 (exact to double precision relative to
 //! the `O(1)` harmonics they are summed with).
 
+// Index loops over orders and packed tables are written out.
+#![allow(clippy::needless_range_loop)]
+
 use super::dd::Dd;
 
 /// Scale step for the extended exponent (2^600).

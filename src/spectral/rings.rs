@@ -14,6 +14,9 @@
 //!   until their start degree, where their values are inserted; pairs whose values stay below
 //!   the threshold up to `L` are skipped.
 
+// Index loops over orders and packed tables are written out.
+#![allow(clippy::needless_range_loop)]
+
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512};
 use super::simd::{Lanes, Portable, SimdPath};
@@ -350,7 +353,7 @@ fn synthesis_block<V: Lanes, const NV: usize>(
         while l <= hi {
             st.insert(l, &mut r);
             let j = l - m;
-            if j % 2 == 0 {
+            if j.is_multiple_of(2) {
                 step::<V, NV, false>(&mut r, &mut s, fr[j], fi[j], alpha[j + 1]);
             } else {
                 step::<V, NV, true>(&mut r, &mut s, fr[j], fi[j], alpha[j + 1]);
@@ -478,7 +481,7 @@ fn analysis_block<V: Lanes, const NV: usize>(
         st.insert(l, &mut r);
         let j = l - m;
         let (ar, ai) = (&mut acc_r[j * w..], &mut acc_i[j * w..]);
-        if j % 2 == 0 {
+        if j.is_multiple_of(2) {
             step::<V, NV, false>(&mut r, &s, ar, ai, alpha[j + 1]);
         } else {
             step::<V, NV, true>(&mut r, &s, ar, ai, alpha[j + 1]);
