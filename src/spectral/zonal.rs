@@ -48,20 +48,15 @@ fn recurrence(kmax: usize, a: f64) -> Vec<f64> {
         .collect()
 }
 
-/// Fill `out[l] = Z_l(t)` for `l < out.len()`; returns `(Z_n, Z_n')` for `n = out.len()`.
-fn zonal_column(b: &[f64], t: f64, out: &mut [f64]) -> (f64, f64) {
+/// Fill `out[l] = Z_l(t)` for `l < out.len()`.
+fn zonal_column(b: &[f64], t: f64, out: &mut [f64]) {
     let (mut p0, mut p1) = (0.0, 1.0);
-    let (mut d0, mut d1) = (0.0, 0.0);
     for (k, o) in out.iter_mut().enumerate() {
         *o = p1;
         let p2 = (t * p1 - b[k] * p0) / b[k + 1];
-        let d2 = (p1 + t * d1 - b[k] * d0) / b[k + 1];
         p0 = p1;
         p1 = p2;
-        d0 = d1;
-        d1 = d2;
     }
-    (p1, d1)
 }
 
 /// Fill `out[l] = Z_l(t)` and `dout[l] = Z_l'(t)` for `l < out.len()` (needs
