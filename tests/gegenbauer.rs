@@ -2,7 +2,7 @@
 //! scripts/reference_gegenbauer.py), closed forms (Chebyshev T and U, Legendre), the derivative
 //! identity, harmonic dimensions and the addition theorem.
 
-use attnflow::special::legendre::legendre_column;
+use attnflow::special::legendre::LegendreRecurrence;
 use attnflow::special::{
     gauss_legendre, gegenbauer, gegenbauer_normalized, gegenbauer_normalized_all,
     harmonic_dimension, ln_gegenbauer_at_one, ln_harmonic_dimension, sphere_zonal_rule,
@@ -169,24 +169,27 @@ fn chebyshev_closed_forms() {
 }
 
 /// a = 1/2: C_l^{1/2} = P_l (Legendre), compared with the orthonormal Legendre column
-/// pbar_l^0 = sqrt(2l + 1) P_l of `special::legendre` (an independent recurrence).
+/// pbar_l^0 = sqrt(2l + 1) P_l of `special::legendre` (an independent recurrence). The
+/// rescaled Legendre recurrence loses most at `t = +-1` (double characteristic root): measured
+/// 2.4e-13 relative at l = 300..400 there (the unscaled three-term form: 7.6e-14); bound 3e-13.
 #[test]
 fn legendre_identity() {
     let lmax = 400;
     let mut col = vec![0.0; lmax + 1];
+    let rec = LegendreRecurrence::new(lmax);
     let mut all = vec![0.0; lmax + 1];
     for i in 0..=100 {
         let t = -1.0 + 2.0 * i as f64 / 100.0;
-        legendre_column(0, lmax, t, &mut col);
+        rec.column(0, t, ((1.0 - t) * (1.0 + t)).sqrt(), &mut col);
         gegenbauer_normalized_all(lmax, 0.5, t, &mut all);
         for l in 0..=lmax {
             let p = col[l] / (2.0 * l as f64 + 1.0).sqrt();
             assert!(
-                (all[l] - p).abs() <= 1e-13,
+                (all[l] - p).abs() <= 3e-13,
                 "l={l} t={t}: {} vs {p}",
                 all[l]
             );
-            assert!((gegenbauer(l, 0.5, t) - p).abs() <= 1e-13);
+            assert!((gegenbauer(l, 0.5, t) - p).abs() <= 3e-13);
         }
     }
 }

@@ -77,7 +77,7 @@ fn zonal_laplacian_matches_finite_differences() {
 fn kernel_multiplier_matches_direct_quadrature_circle_and_sphere() {
     let beta = 3.0;
     // Circle.
-    let mut b = CircleBasis::new(40);
+    let b = CircleBasis::new(40);
     let mult = b.kernel_multipliers(beta);
     let th = b.angles();
     let w = b.grid_weights().to_vec();
@@ -98,7 +98,7 @@ fn kernel_multiplier_matches_direct_quadrature_circle_and_sphere() {
         }
     }
     // Sphere.
-    let mut b = SphereBasis::new(30);
+    let b = SphereBasis::new(30);
     let mult = b.kernel_multipliers(beta);
     let (nlat, nlon) = b.grid_size();
     let xs = b.ring_nodes().to_vec();

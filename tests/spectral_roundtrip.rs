@@ -156,7 +156,7 @@ fn sphere_transform_is_bitwise_independent_of_thread_count() {
             .build()
             .unwrap();
         pool.install(|| {
-            let mut b = SphereBasis::new(80);
+            let b = SphereBasis::new(80);
             let c = coefficients(b.len(), 11);
             let mut g = vec![0.0; b.grid_len()];
             let mut back = vec![0.0; b.len()];

@@ -4,15 +4,18 @@
 //! `a = (d-2)/2` (the zonal reproducing kernel of degree-`l` harmonics w.r.t. the uniform
 //! probability measure; on the circle `Z_l(t) = 2 T_l(t)` and `C_l = 2 |M_l|^2`). By the
 //! addition theorem `C_l = sum_m M_lm^2` with `M_lm = (1/N) sum_j Y_lm(x_j)`, which is how it is
-//! computed for `d = 2` (`O(N L)`) and `d = 3` (`O(N L^2)`); other `d` use the pairwise sum.
+//! computed for `d = 2` (`O(N L)`) and `d = 3` (`O(N L^2)`, the harmonic engine
+//! [`crate::spectral::points`] with tables cached per `L`); other `d` use the pairwise sum.
 //! `C_0 = 1`; for iid uniform tokens `E C_l = dim(H_l)/N` (`l >= 1`).
 
 // Index loops over fixed-width lanes are written out so that they vectorise.
 #![allow(clippy::needless_range_loop)]
 
 use crate::particles::circle_fast::circle_moments;
-use crate::particles::sphere_fast::{sphere_moments, LegendreTables};
+use crate::special::legendre::LegendreRecurrence;
 use crate::special::{gegenbauer_normalized_all, harmonic_dimension};
+use crate::spectral::points::moments_triangle;
+use crate::spectral::SimdPath;
 use rayon::prelude::*;
 
 /// Fill `out[l] = Z_l(t) = dim(H_l) C_l^a(t)/C_l^a(1)` for `l = 0..out.len()`, from
@@ -88,8 +91,20 @@ pub fn harmonic_power(x: &[f64], dim: usize, lmax: usize) -> Vec<f64> {
                 .collect()
         }
         3 => {
-            let t = LegendreTables::new(lmax);
-            sphere_moments(x, &t).power(&t)
+            let rec = LegendreRecurrence::shared(lmax);
+            let tri = rec.triangle_len();
+            let (mut mc, mut ms) = (vec![0.0; tri], vec![0.0; tri]);
+            moments_triangle(&rec, SimdPath::detect(), x, None, &mut mc, &mut ms);
+            // C_l = M_l0^2 + sum_{m>=1} 2 (M^c_lm^2 + M^s_lm^2) (M = sqrt2 M^c for m >= 1).
+            let mut c = vec![0.0; lmax + 1];
+            for m in 0..=lmax {
+                let f = if m == 0 { 1.0 } else { 2.0 };
+                for l in m..=lmax {
+                    let t = rec.triangle_index(m, l);
+                    c[l] += f * (mc[t] * mc[t] + ms[t] * ms[t]);
+                }
+            }
+            c
         }
         _ => harmonic_power_pairwise(x, dim, lmax),
     }

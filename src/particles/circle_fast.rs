@@ -21,10 +21,20 @@ const LANES: usize = 4;
 /// Fourier moments `M_k = (1/N) sum_j e^{-i k th_j}`, `k = 0..=kmax`, as `[re, im]`, for unit
 /// rows `x` (`N x 2`, `th_j = atan2(x_j1, x_j0)`); powers by repeated multiplication.
 pub fn circle_moments(x: &[f64], kmax: usize) -> Vec<[f64; 2]> {
+    circle_moments_weighted(x, None, kmax)
+}
+
+/// Fourier moments of weighted tokens, `M_k = sum_j m_j e^{-i k th_j}` (`m_j = 1/N` when
+/// `mass` is `None`: [`circle_moments`]).
+pub fn circle_moments_weighted(x: &[f64], mass: Option<&[f64]>, kmax: usize) -> Vec<[f64; 2]> {
     let n = x.len() / 2;
     let partials: Vec<Vec<f64>> = x
         .par_chunks(2 * CHUNK)
-        .map(|c| partial_moments_dispatch(c, kmax))
+        .enumerate()
+        .map(|(i, c)| {
+            let w = mass.map(|m| &m[i * CHUNK..i * CHUNK + c.len() / 2]);
+            partial_moments_dispatch(c, w, kmax)
+        })
         .collect();
     let mut out = vec![[0.0; 2]; kmax + 1];
     for p in &partials {
@@ -33,15 +43,17 @@ pub fn circle_moments(x: &[f64], kmax: usize) -> Vec<[f64; 2]> {
             out[k][1] += p[2 * k + 1];
         }
     }
-    for m in out.iter_mut() {
-        m[0] /= n as f64;
-        m[1] /= n as f64;
+    if mass.is_none() {
+        for m in out.iter_mut() {
+            m[0] /= n as f64;
+            m[1] /= n as f64;
+        }
     }
     out
 }
 
 #[inline(always)]
-fn partial_moments<const FMA: bool>(c: &[f64], kmax: usize) -> Vec<f64> {
+fn partial_moments<const FMA: bool>(c: &[f64], w: Option<&[f64]>, kmax: usize) -> Vec<f64> {
     let m = c.len() / 2;
     let blocks = m / LANES;
     let mut acc = vec![[0.0f64; LANES]; 2 * (kmax + 1)];
@@ -53,6 +65,9 @@ fn partial_moments<const FMA: bool>(c: &[f64], kmax: usize) -> Vec<f64> {
             zi[l] = -c[2 * (b * LANES + l) + 1];
         }
         let mut pr = [1.0f64; LANES];
+        if let Some(w) = w {
+            pr.copy_from_slice(&w[b * LANES..(b + 1) * LANES]);
+        }
         let mut pi = [0.0f64; LANES];
         for k in 0..=kmax {
             let (ar, ai) = acc.split_at_mut(2 * k + 1);
@@ -76,7 +91,7 @@ fn partial_moments<const FMA: bool>(c: &[f64], kmax: usize) -> Vec<f64> {
     }
     for j in blocks * LANES..m {
         let (zr, zi) = (c[2 * j], -c[2 * j + 1]);
-        let (mut pr, mut pi) = (1.0, 0.0);
+        let (mut pr, mut pi) = (w.map_or(1.0, |w| w[j]), 0.0);
         for k in 0..=kmax {
             out[2 * k] += pr;
             out[2 * k + 1] += pi;
@@ -90,19 +105,19 @@ fn partial_moments<const FMA: bool>(c: &[f64], kmax: usize) -> Vec<f64> {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn partial_moments_avx2(c: &[f64], kmax: usize) -> Vec<f64> {
-    partial_moments::<true>(c, kmax)
+fn partial_moments_avx2(c: &[f64], w: Option<&[f64]>, kmax: usize) -> Vec<f64> {
+    partial_moments::<true>(c, w, kmax)
 }
 
-fn partial_moments_dispatch(c: &[f64], kmax: usize) -> Vec<f64> {
+fn partial_moments_dispatch(c: &[f64], w: Option<&[f64]>, kmax: usize) -> Vec<f64> {
     #[cfg(target_arch = "x86_64")]
     {
         if has_avx2_fma() {
             // SAFETY: the features were detected at run time.
-            return unsafe { partial_moments_avx2(c, kmax) };
+            return unsafe { partial_moments_avx2(c, w, kmax) };
         }
     }
-    partial_moments::<false>(c, kmax)
+    partial_moments::<false>(c, w, kmax)
 }
 
 /// Velocities of `LANES` tokens `z = zr + i zi` (a function, not a closure, so that it is

@@ -173,17 +173,11 @@ pub fn initial_coefficients<B: Basis>(basis: &mut B, init: &InitialData) -> Resu
         let eps = init
             .smoothing
             .unwrap_or_else(|| default_smoothing(lmax, dim));
-        let mut y = vec![0.0; n];
-        let mut acc = vec![0.0; n];
-        for j in 0..*npts {
-            basis.evaluate_at(&points[j * dim..(j + 1) * dim], &mut y);
-            for (a, v) in acc.iter_mut().zip(&y) {
-                *a += v;
-            }
-        }
+        let mut moments = vec![0.0; n];
+        basis.point_moments(&points[..npts * dim], None, &mut moments);
         for i in 0..n {
             let l = degrees[i] as f64;
-            c[i] = acc[i] / *npts as f64 * (-eps * l * (l + dim as f64 - 2.0)).exp();
+            c[i] = moments[i] * (-eps * l * (l + dim as f64 - 2.0)).exp();
         }
         c[0] = 1.0;
     }

@@ -17,7 +17,7 @@
 //! The diffusion term `nu Lap rho` is not part of this operator: it is diagonal and handled
 //! exactly by the integrating factor of [`super::timestep`].
 
-use crate::spectral::Basis;
+use crate::spectral::{Basis, Scratch};
 use crate::Model;
 
 /// `d rho / d tau` (without diffusion) for a basis `B`, with all work buffers preallocated.
@@ -34,6 +34,7 @@ pub struct MeanFieldRhs<B: Basis> {
     g_u: Vec<f64>,
     g_lu: Vec<f64>,
     g_p: Vec<f64>,
+    scratch: Scratch,
 }
 
 impl<B: Basis> MeanFieldRhs<B> {
@@ -44,7 +45,6 @@ impl<B: Basis> MeanFieldRhs<B> {
         let kernel = basis.kernel_multipliers(beta);
         let lap = (0..n).map(|i| basis.laplacian_eigenvalue(i)).collect();
         Self {
-            basis,
             model,
             beta,
             kernel,
@@ -56,6 +56,8 @@ impl<B: Basis> MeanFieldRhs<B> {
             g_u: vec![0.0; m],
             g_lu: vec![0.0; m],
             g_p: vec![0.0; m],
+            scratch: basis.make_scratch(),
+            basis,
         }
     }
 
@@ -92,38 +94,38 @@ impl<B: Basis> MeanFieldRhs<B> {
     /// `dc = d rho / d tau` (coefficients) at the state `c`. Returns `false` if the result is not
     /// finite or, for SA, if the potential `Phi` is not positive on the grid.
     pub fn evaluate(&mut self, c: &[f64], dc: &mut [f64]) -> bool {
-        let b = &mut self.basis;
-        b.synthesize(c, &mut self.g_rho);
+        let (b, sc) = (&self.basis, &mut self.scratch);
+        b.synthesize_with_scratch(c, &mut self.g_rho, sc);
         for ((a, x), l) in self.ca.iter_mut().zip(c).zip(&self.lap) {
             *a = x * l;
         }
-        b.synthesize(&self.ca, &mut self.g_lrho);
+        b.synthesize_with_scratch(&self.ca, &mut self.g_lrho, sc);
         for ((a, x), k) in self.ca.iter_mut().zip(c).zip(&self.kernel) {
             *a = x * k;
         }
         if self.model == Model::Sa {
-            b.synthesize(&self.ca, &mut self.g_u);
+            b.synthesize_with_scratch(&self.ca, &mut self.g_u, sc);
             for u in self.g_u.iter_mut() {
                 if (*u).partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
                     return false;
                 }
                 *u = u.ln();
             }
-            b.analyze(&self.g_u, &mut self.ca);
+            b.analyze_with_scratch(&self.g_u, &mut self.ca, sc);
         }
-        b.synthesize(&self.ca, &mut self.g_u);
+        b.synthesize_with_scratch(&self.ca, &mut self.g_u, sc);
         for (a, l) in self.ca.iter_mut().zip(&self.lap) {
             *a *= l;
         }
-        b.synthesize(&self.ca, &mut self.g_lu);
+        b.synthesize_with_scratch(&self.ca, &mut self.g_lu, sc);
         for ((p, r), u) in self.g_p.iter_mut().zip(&self.g_rho).zip(&self.g_u) {
             *p = r * u;
         }
-        b.analyze(&self.g_p, &mut self.ca);
+        b.analyze_with_scratch(&self.g_p, &mut self.ca, sc);
         for i in 0..self.g_p.len() {
             self.g_p[i] = self.g_rho[i] * self.g_lu[i] - self.g_u[i] * self.g_lrho[i];
         }
-        b.analyze(&self.g_p, &mut self.cb);
+        b.analyze_with_scratch(&self.g_p, &mut self.cb, sc);
         let f = -0.5 / self.beta;
         let mut finite = true;
         for (((d, l), a), b) in dc.iter_mut().zip(&self.lap).zip(&self.ca).zip(&self.cb) {
@@ -135,7 +137,8 @@ impl<B: Basis> MeanFieldRhs<B> {
 
     /// Density values on the grid.
     pub fn density_on_grid(&mut self, c: &[f64], grid: &mut [f64]) {
-        self.basis.synthesize(c, grid);
+        self.basis
+            .synthesize_with_scratch(c, grid, &mut self.scratch);
     }
 
     /// Energy with the scaled kernel, `E_s = (1/(2 beta)) sum_i e^{-beta} lambda_i c_i^2`

@@ -14,10 +14,14 @@
 //! projections of quadratic terms are free of aliasing.
 
 mod circle;
+pub mod points;
+mod rings;
+pub mod simd;
 mod sphere;
 mod zonal;
 
 pub use circle::CircleBasis;
+pub use simd::SimdPath;
 pub use sphere::SphereBasis;
 pub use zonal::ZonalBasis;
 
@@ -46,11 +50,36 @@ impl Geometry {
     }
 }
 
-/// A real orthonormal harmonic basis with its own dealiased quadrature grid.
+/// Work space of the transforms of a [`Basis`], owned by the caller (the `&self` style of
+/// rustfft's `process_with_scratch`): make one with [`Basis::make_scratch`] and pass it to
+/// [`Basis::synthesize_with_scratch`] / [`Basis::analyze_with_scratch`]. A scratch made by
+/// another basis (or an empty one) is resized on first use, so any scratch is accepted.
+#[derive(Default)]
+pub struct Scratch {
+    inner: ScratchKind,
+}
+
+#[derive(Default)]
+enum ScratchKind {
+    #[default]
+    Empty,
+    Circle(circle::CircleScratch),
+    Sphere(Box<sphere::SphereScratch>),
+}
+
+impl Scratch {
+    /// An empty scratch (sized by the first transform that uses it).
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// A real orthonormal harmonic basis with its own quadrature grid and point evaluation.
 ///
-/// Transforms take `&mut self` so that implementations can reuse internal scratch buffers
-/// (no allocation per call).
-pub trait Basis: Send {
+/// Transforms take `&self` plus a caller-owned [`Scratch`]; the basis itself is immutable and
+/// shareable between threads. `Box<dyn Basis>` is itself a `Basis`: refinement
+/// ([`Basis::refined`]) and the solver work without knowing the geometry.
+pub trait Basis: Send + Sync {
     /// Geometry of the basis.
     fn geometry(&self) -> Geometry;
     /// Ambient dimension `d` of `S^{d-1}`.
@@ -75,16 +104,46 @@ pub trait Basis: Send {
     }
     /// Quadrature weights of the grid for the probability measure (`sum = 1`).
     fn grid_weights(&self) -> &[f64];
+
+    /// A scratch sized for this basis.
+    fn make_scratch(&self) -> Scratch;
     /// Synthesis: `grid[j] = sum_i coeffs[i] Y_i(x_j)`.
-    fn synthesize(&mut self, coeffs: &[f64], grid: &mut [f64]);
-    /// Analysis: `coeffs[i] = sum_j w_j grid[j] Y_i(x_j)` (exact for fields of degree `<= 2L`).
-    fn analyze(&mut self, grid: &[f64], coeffs: &mut [f64]);
-    /// The same kind of basis at another largest degree.
+    fn synthesize_with_scratch(&self, coeffs: &[f64], grid: &mut [f64], scratch: &mut Scratch);
+    /// Analysis: `coeffs[i] = sum_j w_j grid[j] Y_i(x_j)` (exact for fields of degree `<= 2L`
+    /// on the dealiased grid).
+    fn analyze_with_scratch(&self, grid: &[f64], coeffs: &mut [f64], scratch: &mut Scratch);
+    /// [`Basis::synthesize_with_scratch`] with a temporary scratch.
+    fn synthesize(&self, coeffs: &[f64], grid: &mut [f64]) {
+        self.synthesize_with_scratch(coeffs, grid, &mut self.make_scratch())
+    }
+    /// [`Basis::analyze_with_scratch`] with a temporary scratch.
+    fn analyze(&self, grid: &[f64], coeffs: &mut [f64]) {
+        self.analyze_with_scratch(grid, coeffs, &mut self.make_scratch())
+    }
+
+    /// The same kind of basis (same geometry and dimension) at another largest degree.
+    fn refined(&self, lmax: usize) -> Box<dyn Basis>;
+    /// The same kind of basis at another largest degree, as the concrete type.
     fn with_lmax(&self, lmax: usize) -> Self
     where
         Self: Sized;
+
     /// Values `Y_i(x)` of every basis function at the unit vector `x in R^d` (length `d`).
     fn evaluate_at(&self, x: &[f64], out: &mut [f64]);
+    /// Moments of a point set: `moments[i] = sum_j m_j Y_i(x_j)` for the unit rows `points`
+    /// (`N x d`) with masses `mass` (`m_j = 1/N` when `None`: the empirical measure).
+    fn point_moments(&self, points: &[f64], mass: Option<&[f64]>, moments: &mut [f64]);
+    /// Values `values[j] = sum_i coeffs[i] Y_i(x_j)` at the unit rows `points` (`N x d`).
+    fn evaluate_points(&self, coeffs: &[f64], points: &[f64], values: &mut [f64]);
+    /// Values and tangential gradients (`N x d`, in `R^d`) of `sum_i coeffs[i] Y_i` at the
+    /// unit rows `points`.
+    fn gradient_points(
+        &self,
+        coeffs: &[f64],
+        points: &[f64],
+        values: &mut [f64],
+        gradients: &mut [f64],
+    );
 
     /// Laplace–Beltrami eigenvalue `-l(l+d-2)` of coefficient `i`.
     fn laplacian_eigenvalue(&self, i: usize) -> f64 {
@@ -108,6 +167,94 @@ pub trait Basis: Send {
             p[l] += c * c;
         }
         p
+    }
+}
+
+impl Basis for Box<dyn Basis> {
+    fn geometry(&self) -> Geometry {
+        (**self).geometry()
+    }
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn lmax(&self) -> usize {
+        (**self).lmax()
+    }
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    fn degrees(&self) -> &[usize] {
+        (**self).degrees()
+    }
+    fn grid_shape(&self) -> Vec<usize> {
+        (**self).grid_shape()
+    }
+    fn grid_len(&self) -> usize {
+        (**self).grid_len()
+    }
+    fn grid_weights(&self) -> &[f64] {
+        (**self).grid_weights()
+    }
+    fn make_scratch(&self) -> Scratch {
+        (**self).make_scratch()
+    }
+    fn synthesize_with_scratch(&self, coeffs: &[f64], grid: &mut [f64], scratch: &mut Scratch) {
+        (**self).synthesize_with_scratch(coeffs, grid, scratch)
+    }
+    fn analyze_with_scratch(&self, grid: &[f64], coeffs: &mut [f64], scratch: &mut Scratch) {
+        (**self).analyze_with_scratch(grid, coeffs, scratch)
+    }
+    fn refined(&self, lmax: usize) -> Box<dyn Basis> {
+        (**self).refined(lmax)
+    }
+    fn with_lmax(&self, lmax: usize) -> Self {
+        (**self).refined(lmax)
+    }
+    fn evaluate_at(&self, x: &[f64], out: &mut [f64]) {
+        (**self).evaluate_at(x, out)
+    }
+    fn point_moments(&self, points: &[f64], mass: Option<&[f64]>, moments: &mut [f64]) {
+        (**self).point_moments(points, mass, moments)
+    }
+    fn evaluate_points(&self, coeffs: &[f64], points: &[f64], values: &mut [f64]) {
+        (**self).evaluate_points(coeffs, points, values)
+    }
+    fn gradient_points(
+        &self,
+        coeffs: &[f64],
+        points: &[f64],
+        values: &mut [f64],
+        gradients: &mut [f64],
+    ) {
+        (**self).gradient_points(coeffs, points, values, gradients)
+    }
+    fn laplacian_eigenvalue(&self, i: usize) -> f64 {
+        (**self).laplacian_eigenvalue(i)
+    }
+    fn kernel_multipliers(&self, beta: f64) -> Vec<f64> {
+        (**self).kernel_multipliers(beta)
+    }
+    fn power_spectrum(&self, coeffs: &[f64]) -> Vec<f64> {
+        (**self).power_spectrum(coeffs)
+    }
+}
+
+/// The basis of `geometry` up to degree `lmax` on its dealiased grid (`dim` is used by the
+/// zonal basis; the circle and the sphere have `d = 2` and `d = 3`).
+pub fn basis_for(geometry: Geometry, lmax: usize, dim: usize) -> Box<dyn Basis> {
+    match geometry {
+        Geometry::Circle => Box::new(CircleBasis::new(lmax)),
+        Geometry::Sphere => Box::new(SphereBasis::new(lmax)),
+        Geometry::Zonal => Box::new(ZonalBasis::new(lmax, dim)),
+    }
+}
+
+/// Masses of a point set: `mass[j]`, or `1/N` for every point when `None`.
+#[inline]
+pub(crate) fn point_mass(mass: Option<&[f64]>, n: usize, j: usize) -> f64 {
+    match mass {
+        Some(m) => m[j],
+        None => 1.0 / n as f64,
     }
 }
 

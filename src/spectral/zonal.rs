@@ -15,7 +15,7 @@
 //! weights to full double precision.
 //! Coefficient `l` multiplies `Z_l`; the power of degree `l` is `C_l = f_l^2`.
 
-use super::{Basis, Geometry};
+use super::{point_mass, Basis, Geometry, Scratch};
 use crate::special::sphere_zonal_rule;
 
 /// Zonal harmonic basis on `S^{d-1}` up to degree `L` with its Gauss–Gegenbauer grid.
@@ -48,12 +48,25 @@ fn recurrence(kmax: usize, a: f64) -> Vec<f64> {
         .collect()
 }
 
-/// Fill `out[l] = Z_l(t)` for `l < out.len()`; returns `(Z_n, Z_n')` for `n = out.len()`.
-fn zonal_column(b: &[f64], t: f64, out: &mut [f64]) -> (f64, f64) {
+/// Fill `out[l] = Z_l(t)` for `l < out.len()`.
+fn zonal_column(b: &[f64], t: f64, out: &mut [f64]) {
     let (mut p0, mut p1) = (0.0, 1.0);
-    let (mut d0, mut d1) = (0.0, 0.0);
     for (k, o) in out.iter_mut().enumerate() {
         *o = p1;
+        let p2 = (t * p1 - b[k] * p0) / b[k + 1];
+        p0 = p1;
+        p1 = p2;
+    }
+}
+
+/// Fill `out[l] = Z_l(t)` and `dout[l] = Z_l'(t)` for `l < out.len()` (needs
+/// `b.len() > out.len()`).
+fn zonal_column_with_derivative(b: &[f64], t: f64, out: &mut [f64], dout: &mut [f64]) {
+    let (mut p0, mut p1) = (0.0, 1.0);
+    let (mut d0, mut d1) = (0.0, 0.0);
+    for (k, (o, d)) in out.iter_mut().zip(dout.iter_mut()).enumerate() {
+        *o = p1;
+        *d = d1;
         let p2 = (t * p1 - b[k] * p0) / b[k + 1];
         let d2 = (p1 + t * d1 - b[k] * d0) / b[k + 1];
         p0 = p1;
@@ -61,7 +74,6 @@ fn zonal_column(b: &[f64], t: f64, out: &mut [f64]) -> (f64, f64) {
         d0 = d1;
         d1 = d2;
     }
-    (p1, d1)
 }
 
 impl ZonalBasis {
@@ -141,9 +153,13 @@ impl Basis for ZonalBasis {
         &self.weights
     }
 
-    fn synthesize(&mut self, coeffs: &[f64], grid: &mut [f64]) {
+    fn make_scratch(&self) -> Scratch {
+        Scratch::new()
+    }
+
+    fn synthesize_with_scratch(&self, coeffs: &[f64], grid: &mut [f64], _scratch: &mut Scratch) {
         let n = self.nodes.len();
-        grid.iter_mut().for_each(|g| *g = 0.0);
+        grid[..n].iter_mut().for_each(|g| *g = 0.0);
         for (l, &c) in coeffs.iter().enumerate().take(self.lmax + 1) {
             let row = &self.table[l * n..(l + 1) * n];
             for (g, z) in grid.iter_mut().zip(row) {
@@ -152,12 +168,16 @@ impl Basis for ZonalBasis {
         }
     }
 
-    fn analyze(&mut self, grid: &[f64], coeffs: &mut [f64]) {
+    fn analyze_with_scratch(&self, grid: &[f64], coeffs: &mut [f64], _scratch: &mut Scratch) {
         let n = self.nodes.len();
         for (l, c) in coeffs.iter_mut().enumerate().take(self.lmax + 1) {
             let row = &self.weighted[l * n..(l + 1) * n];
             *c = row.iter().zip(grid).map(|(w, g)| w * g).sum();
         }
+    }
+
+    fn refined(&self, lmax: usize) -> Box<dyn Basis> {
+        Box::new(self.with_lmax(lmax))
     }
 
     fn with_lmax(&self, lmax: usize) -> Self {
@@ -167,5 +187,54 @@ impl Basis for ZonalBasis {
     fn evaluate_at(&self, x: &[f64], out: &mut [f64]) {
         let t = x[self.dim - 1].clamp(-1.0, 1.0);
         self.zonal_harmonics(t, &mut out[..self.lmax + 1]);
+    }
+
+    fn point_moments(&self, points: &[f64], mass: Option<&[f64]>, moments: &mut [f64]) {
+        let d = self.dim;
+        let n = points.len() / d;
+        let mut z = vec![0.0; self.lmax + 1];
+        moments[..self.lmax + 1].iter_mut().for_each(|v| *v = 0.0);
+        for (j, x) in points.chunks_exact(d).enumerate() {
+            let w = point_mass(mass, n, j);
+            self.evaluate_at(x, &mut z);
+            for (m, v) in moments.iter_mut().zip(&z) {
+                *m += w * v;
+            }
+        }
+    }
+
+    fn evaluate_points(&self, coeffs: &[f64], points: &[f64], values: &mut [f64]) {
+        let mut z = vec![0.0; self.lmax + 1];
+        for (x, v) in points.chunks_exact(self.dim).zip(values.iter_mut()) {
+            self.evaluate_at(x, &mut z);
+            *v = z.iter().zip(coeffs).map(|(a, b)| a * b).sum();
+        }
+    }
+
+    fn gradient_points(
+        &self,
+        coeffs: &[f64],
+        points: &[f64],
+        values: &mut [f64],
+        gradients: &mut [f64],
+    ) {
+        let d = self.dim;
+        let n = self.lmax + 1;
+        let (mut z, mut dz) = (vec![0.0; n], vec![0.0; n]);
+        for ((x, v), g) in points
+            .chunks_exact(d)
+            .zip(values.iter_mut())
+            .zip(gradients.chunks_exact_mut(d))
+        {
+            let t = x[d - 1].clamp(-1.0, 1.0);
+            zonal_column_with_derivative(&self.b, t, &mut z, &mut dz);
+            *v = z.iter().zip(coeffs).map(|(a, b)| a * b).sum();
+            let df: f64 = dz.iter().zip(coeffs).map(|(a, b)| a * b).sum();
+            // grad f = f'(t) P_x e_d = f'(t) (e_d - t x).
+            for (i, gi) in g.iter_mut().enumerate() {
+                let e = if i == d - 1 { 1.0 } else { 0.0 };
+                *gi = df * (e - t * x[i]);
+            }
+        }
     }
 }
