@@ -31,6 +31,7 @@ fn main() -> attnflow::Result<()> {
         save_every: None,
         series_points: 16,
         spacing: attnflow::particles::RowSpacing::Linear,
+        merge_radius: attnflow::particles::COINCIDENT_CHORD,
         clusters: ClusterParams::default(),
     };
     let result = simulate(&cfg, field.as_ref(), x, &mut (), &|| Poll::Continue)?;

@@ -139,6 +139,7 @@ fn meta_stable_circle_at_beta_9_has_l_star_clusters() {
         save_every: None,
         series_points: 4,
         spacing: attnflow::particles::RowSpacing::Linear,
+        merge_radius: attnflow::particles::COINCIDENT_CHORD,
         clusters: ClusterParams::default(),
     };
     let res = run_ensemble(&cfg, field.as_ref(), n, 16, 2024, None, &|| {

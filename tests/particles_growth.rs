@@ -37,6 +37,7 @@ fn check(dim: usize, beta: f64, model: Model, x0: Vec<f64>, t_end: f64, degrees:
         save_every: None,
         series_points: 8,
         spacing: attnflow::particles::RowSpacing::Linear,
+        merge_radius: attnflow::particles::COINCIDENT_CHORD,
         clusters: ClusterParams::default(),
     };
     let res = simulate(&cfg, field.as_ref(), x0, &mut (), &|| {
@@ -109,6 +110,7 @@ fn log_spaced_rows_cover_the_decades() {
         save_every: None,
         series_points: 12,
         spacing: RowSpacing::Log { first: 1e-2 },
+        merge_radius: 0.0,
         clusters: Default::default(),
     };
     let (t, _) = row_times(&cfg);

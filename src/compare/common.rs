@@ -55,6 +55,7 @@ impl ParticleSetup {
             save_every: None,
             series_points: self.series_points,
             spacing: crate::particles::RowSpacing::Linear,
+            merge_radius: crate::particles::COINCIDENT_CHORD,
             clusters: self.clusters,
         };
         let ctl = parts.control();

@@ -5,6 +5,7 @@
 
 pub mod clusters_sweep;
 pub mod common;
+pub mod gkpr;
 pub mod growth;
 pub mod onset;
 pub mod parts;

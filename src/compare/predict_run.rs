@@ -236,6 +236,7 @@ pub fn run(setup: &PredictSetup, parts: &Parts, out: &Path) -> Result<PredictRes
         save_every: Some(1),
         series_points: 50,
         spacing: crate::particles::RowSpacing::Linear,
+        merge_radius: crate::particles::COINCIDENT_CHORD,
         clusters: ClusterParams::default(),
     };
     let keep = setup.n.min(400);

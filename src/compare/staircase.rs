@@ -87,6 +87,7 @@ pub fn run(s: &StaircaseSetup, parts: &Parts, out: &Path) -> Result<StaircaseRes
             save_every: None,
             series_points: 30,
             spacing: crate::particles::RowSpacing::Linear,
+            merge_radius: crate::particles::COINCIDENT_CHORD,
             clusters: ClusterParams::default(),
         };
         let ctl = parts.control();

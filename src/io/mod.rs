@@ -148,8 +148,11 @@ pub fn format_number(v: f64) -> String {
         } else {
             "-inf".into()
         }
-    } else {
+    } else if v == 0.0 || (1e-5..1e16).contains(&v.abs()) {
         format!("{v}")
+    } else {
+        // Shortest round-trip digits in exponent form (plain form would spell out every zero).
+        format!("{v:e}")
     }
 }
 
@@ -203,6 +206,10 @@ mod tests {
         let vals: Vec<f64> = lines[1].split(',').map(|s| s.parse().unwrap()).collect();
         assert_eq!(vals, vec![0.1, 1.0 / 3.0]);
         assert_eq!(lines[2], "2,nan");
+        assert_eq!(format_number(4.5e-214), "4.5e-214");
+        assert_eq!(format_number(1.25e300), "1.25e300");
+        assert_eq!(format_number(-0.001), "-0.001");
+        assert_eq!("1e-300".parse::<f64>().unwrap(), 1e-300);
     }
 
     #[test]

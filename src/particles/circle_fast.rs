@@ -275,8 +275,18 @@ impl VelocityField for CircleFourierField {
     }
 
     fn evaluate(&self, x: &[f64], v: &mut [f64]) -> f64 {
+        self.evaluate_with_mass(x, None, v)
+    }
+    fn evaluate_weighted(&self, x: &[f64], mass: &[f64], v: &mut [f64]) -> f64 {
+        self.evaluate_with_mass(x, Some(mass), v)
+    }
+}
+
+impl CircleFourierField {
+    /// Velocities from the (weighted) Fourier moments; `mass = None`: `1/N` each.
+    fn evaluate_with_mass(&self, x: &[f64], mass: Option<&[f64]>, v: &mut [f64]) -> f64 {
         let kmax = self.degree();
-        let mom = circle_moments(x, kmax);
+        let mom = circle_moments_weighted(x, mass, kmax);
         let eig = &self.eig;
         let mut mean = eig[0];
         for k in 1..=kmax {

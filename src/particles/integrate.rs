@@ -87,6 +87,12 @@ pub struct IntegratorState {
     pub h_next: f64,
     /// Arc length travelled so far, `int |dX/dtau| dtau` with `|dX/dtau|^2 = sum_i |dx_i/dtau|^2`.
     pub arc_length: f64,
+    /// Masses of weighted tokens (`None`: `1/N` each).
+    pub mass: Option<Vec<f64>>,
+    /// Tokens of the original system.
+    pub n_tokens: f64,
+    /// Largest adaptive step in force.
+    pub max_step: f64,
 }
 
 /// State of a running integration.
@@ -104,6 +110,12 @@ pub struct Integrator<'f> {
     /// Arc length travelled so far (see [`IntegratorState::arc_length`]), by the method's own
     /// quadrature of `|dX/dtau|` over each step.
     pub arc_length: f64,
+    /// Masses of the tokens (`None`: `1/N` each); set by [`Integrator::merge_within`].
+    mass: Option<Vec<f64>>,
+    /// Number of tokens of the original system (merged tokens count with their multiplicity).
+    n_tokens: f64,
+    /// Largest adaptive step (infinite unless set with [`Integrator::set_max_step`]).
+    max_step: f64,
     control: StepControl,
     v: Vec<f64>,
     mean_kernel: f64,
@@ -141,6 +153,27 @@ fn combine(out: &mut [f64], x: &[f64], h: f64, coef: &[f64], ks: &[Vec<f64>], di
     }
 }
 
+/// Evaluate `field` at `x`, weighted by `mass` when given.
+fn eval(field: &dyn VelocityField, mass: Option<&[f64]>, x: &[f64], v: &mut [f64]) -> f64 {
+    match mass {
+        Some(m) => field.evaluate_weighted(x, m, v),
+        None => field.evaluate(x, v),
+    }
+}
+
+/// Mean squared speed over the tokens: `sum_i m_i |v_i|^2` with masses, `(1/N) sum_i |v_i|^2`
+/// without.
+fn speed2(v: &[f64], dim: usize, mass: Option<&[f64]>) -> f64 {
+    match mass {
+        Some(m) => v
+            .chunks_exact(dim)
+            .zip(m)
+            .map(|(r, w)| w * r.iter().map(|a| a * a).sum::<f64>())
+            .sum(),
+        None => mean_speed2(v, dim),
+    }
+}
+
 /// Mean squared speed `(1/N) sum_i |v_i|^2`.
 pub fn mean_speed2(v: &[f64], dim: usize) -> f64 {
     let n = v.len() / dim;
@@ -153,6 +186,7 @@ impl<'f> Integrator<'f> {
         let dim = field.dim();
         let mut v = vec![0.0; x.len()];
         let mean_kernel = field.evaluate(&x, &mut v);
+        let n_tokens = (x.len() / dim) as f64;
         let nst = match control {
             StepControl::Rk4 { .. } => 4,
             StepControl::DormandPrince { .. } => 7,
@@ -167,6 +201,9 @@ impl<'f> Integrator<'f> {
             steps: 0,
             rejected: 0,
             arc_length: 0.0,
+            mass: None,
+            n_tokens,
+            max_step: f64::INFINITY,
             control,
             v,
             mean_kernel,
@@ -185,6 +222,12 @@ impl<'f> Integrator<'f> {
         control: StepControl,
     ) -> Self {
         let mut it = Self::new(field, state.x, control);
+        if let Some(m) = state.mass {
+            it.n_tokens = state.n_tokens;
+            it.mean_kernel = field.evaluate_weighted(&it.x, &m, &mut it.v);
+            it.mass = Some(m);
+        }
+        it.max_step = state.max_step;
         it.time = state.time;
         it.steps = state.steps;
         it.rejected = state.rejected;
@@ -202,6 +245,9 @@ impl<'f> Integrator<'f> {
             rejected: self.rejected,
             h_next: self.h_next,
             arc_length: self.arc_length,
+            mass: self.mass.clone(),
+            n_tokens: self.n_tokens,
+            max_step: self.max_step,
         }
     }
 
@@ -217,7 +263,71 @@ impl<'f> Integrator<'f> {
 
     /// Mean squared speed at the current state (internal time unit).
     pub fn speed2(&self) -> f64 {
-        mean_speed2(&self.v, self.dim)
+        speed2(&self.v, self.dim, self.mass.as_deref())
+    }
+
+    /// Cap the adaptive step (`f64::INFINITY`: no cap). Used while collapsing tokens are not
+    /// yet merged: their contraction is stiff, and an explicit step beyond its stability limit
+    /// would stall it short of the merge radius.
+    pub fn set_max_step(&mut self, h: f64) {
+        self.max_step = h;
+    }
+
+    /// Masses of the tokens (`None`: all equal).
+    pub fn mass(&self) -> Option<&[f64]> {
+        self.mass.as_deref()
+    }
+
+    /// Merge tokens closer than the chord `radius` (transitively) into weighted tokens: mass
+    /// kept, position the normalised centre of mass. Returns the groups (old indices of each
+    /// new token, in new order) when something merged, `None` otherwise. The velocity is
+    /// re-evaluated; the weighted system is the exact dynamics of coincident tokens.
+    pub fn merge_within(&mut self, radius: f64) -> Option<Vec<Vec<usize>>> {
+        let d = self.dim;
+        let n = self.x.len() / d;
+        let pairs: Vec<(usize, usize)> = close_pairs(&self.x, d, radius)
+            .into_iter()
+            .map(|(i, j, _)| (i, j))
+            .collect();
+        let groups = link_groups(n, &pairs)?;
+        self.merge_groups(&groups);
+        Some(groups)
+    }
+
+    /// Merge the given groups of tokens (old indices of each new token, in new order; see
+    /// [`Integrator::merge_within`]).
+    pub fn merge_groups(&mut self, groups: &[Vec<usize>]) {
+        let d = self.dim;
+        let n = self.x.len() / d;
+        let old_mass: Vec<f64> = match &self.mass {
+            Some(m) => m.clone(),
+            None => vec![1.0 / n as f64; n],
+        };
+        let mut x = Vec::with_capacity(groups.len() * d);
+        let mut mass = Vec::with_capacity(groups.len());
+        for g in groups {
+            let mut c = vec![0.0; d];
+            let mut m = 0.0;
+            for &i in g {
+                m += old_mass[i];
+                for (ck, xk) in c.iter_mut().zip(&self.x[i * d..(i + 1) * d]) {
+                    *ck += old_mass[i] * xk;
+                }
+            }
+            let norm = c.iter().map(|a| a * a).sum::<f64>().sqrt();
+            x.extend(c.iter().map(|a| a / norm));
+            mass.push(m);
+        }
+        let len = x.len();
+        self.x = x;
+        self.v = vec![0.0; len];
+        self.mean_kernel = self.field.evaluate_weighted(&self.x, &mass, &mut self.v);
+        self.mass = Some(mass);
+        for st in &mut self.stages {
+            *st = vec![0.0; len];
+        }
+        self.tmp = vec![0.0; len];
+        self.trial = vec![0.0; len];
     }
 
     /// One accepted step that does not pass `t_stop` (RK4: `min(dt, t_stop - time)`; DP5(4):
@@ -226,7 +336,7 @@ impl<'f> Integrator<'f> {
         let span = t_stop - self.time;
         match self.control {
             StepControl::Rk4 { dt } => self.step_rk4(dt.min(span)),
-            StepControl::DormandPrince { tol } => self.step_dp(tol, span),
+            StepControl::DormandPrince { tol } => self.step_dp(tol, span, self.max_step),
             StepControl::Euler { dt } => self.step_euler(dt.min(span)),
         }
     }
@@ -313,7 +423,7 @@ impl<'f> Integrator<'f> {
         if !new_mean_kernel.is_finite() {
             return self.fail("the velocity field returned a non-finite kernel sum");
         }
-        let n = (self.x.len() / self.dim) as f64;
+        let n = self.n_tokens;
         let quad: f64 = weights.iter().zip(speeds).map(|(w, s)| w * s).sum();
         let arc: f64 = weights
             .iter()
@@ -341,31 +451,33 @@ impl<'f> Integrator<'f> {
         let d = self.dim;
         let field = self.field;
         self.stages[0].copy_from_slice(&self.v);
-        let mut speeds = [mean_speed2(&self.v, d), 0.0, 0.0, 0.0];
+        let mass = self.mass.as_deref();
+        let mut speeds = [speed2(&self.v, d, mass), 0.0, 0.0, 0.0];
         let plan: [(f64, usize); 3] = [(0.5, 0), (0.5, 1), (1.0, 2)];
         for (s, (c, prev)) in plan.iter().enumerate() {
             let mut coef = [0.0; 4];
             coef[*prev] = *c;
             combine(&mut self.tmp, &self.x, h, &coef, &self.stages, d);
             let (_, rest) = self.stages.split_at_mut(s + 1);
-            field.evaluate(&self.tmp, &mut rest[0]);
-            speeds[s + 1] = mean_speed2(&rest[0], d);
+            eval(field, mass, &self.tmp, &mut rest[0]);
+            speeds[s + 1] = speed2(&rest[0], d, mass);
         }
         let b = [1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0];
         combine(&mut self.trial, &self.x, h, &b, &self.stages, d);
         std::mem::swap(&mut self.x, &mut self.trial);
-        let mk = field.evaluate(&self.x, &mut self.v);
+        let mk = eval(field, mass, &self.x, &mut self.v);
         self.finish(h, &b, &speeds, mk)
     }
 
     /// One explicit Euler step of size `h`, then renormalisation.
     pub fn step_euler(&mut self, h: f64) -> StepReport {
         let d = self.dim;
-        let speeds = [mean_speed2(&self.v, d)];
+        let mass = self.mass.as_deref();
+        let speeds = [speed2(&self.v, d, mass)];
         self.stages[0].copy_from_slice(&self.v);
         combine(&mut self.trial, &self.x, h, &[1.0], &self.stages[..1], d);
         std::mem::swap(&mut self.x, &mut self.trial);
-        let mk = self.field.evaluate(&self.x, &mut self.v);
+        let mk = eval(self.field, mass, &self.x, &mut self.v);
         self.finish(h, &[1.0], &speeds, mk)
     }
 
@@ -384,23 +496,24 @@ impl<'f> Integrator<'f> {
     }
 
     /// One accepted Dormand–Prince 5(4) step (FSAL), not longer than `span`.
-    fn step_dp(&mut self, tol: f64, span: f64) -> StepReport {
+    fn step_dp(&mut self, tol: f64, span: f64, cap: f64) -> StepReport {
         let d = self.dim;
         let field = self.field;
         if self.h_next <= 0.0 {
             self.h_next = self.initial_step(tol, span);
         }
         loop {
-            let h = self.h_next.min(span);
+            let h = self.h_next.min(span).min(cap);
             self.stages[0].copy_from_slice(&self.v);
             let mut speeds = [0.0; 7];
-            speeds[0] = mean_speed2(&self.v, d);
+            let mass = self.mass.as_deref();
+            speeds[0] = speed2(&self.v, d, mass);
             for s in 1..6 {
                 let coef = DP_A[s];
                 combine(&mut self.tmp, &self.x, h, &coef, &self.stages[..6], d);
                 let (_, rest) = self.stages.split_at_mut(s);
-                field.evaluate(&self.tmp, &mut rest[0]);
-                speeds[s] = mean_speed2(&rest[0], d);
+                eval(field, mass, &self.tmp, &mut rest[0]);
+                speeds[s] = speed2(&rest[0], d, mass);
             }
             combine(
                 &mut self.trial,
@@ -411,7 +524,7 @@ impl<'f> Integrator<'f> {
                 d,
             );
             let (head, last) = self.stages.split_at_mut(6);
-            let mk = field.evaluate(&self.trial, &mut last[0]);
+            let mk = eval(field, mass, &self.trial, &mut last[0]);
             // Error estimate h sum (b - b*) k on the unnormalised increment.
             let mut err: f64 = 0.0;
             for i in 0..self.x.len() {
@@ -431,7 +544,13 @@ impl<'f> Integrator<'f> {
             } else {
                 5.0
             };
-            if ratio <= 1.0 || h <= 1e-14 * span.max(self.time) {
+            if h < 1e-300 {
+                return self.fail("the step size underflowed (the error control cannot be met)");
+            }
+            // The system is autonomous: a step that is tiny next to the current time is still
+            // applied to the state in full (the time itself may not change), so it is accepted
+            // only on its error, whatever the time.
+            if ratio <= 1.0 {
                 std::mem::swap(&mut self.x, &mut self.trial);
                 self.v.copy_from_slice(&last[0]);
                 // Do not let a step shortened to hit an output time shrink the next one.
@@ -446,4 +565,64 @@ impl<'f> Integrator<'f> {
             self.h_next = h * factor;
         }
     }
+}
+
+/// Pairs `(i, j, chord)`, `i < j`, of unit rows of `x` closer than the chord `radius`. Sorting
+/// by the first coordinate keeps it `O(N log N)` for well-separated tokens.
+pub fn close_pairs(x: &[f64], dim: usize, radius: f64) -> Vec<(usize, usize, f64)> {
+    let n = x.len() / dim;
+    let mut out = Vec::new();
+    if n < 2 || radius <= 0.0 {
+        return out;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| x[a * dim].total_cmp(&x[b * dim]));
+    let r2 = radius * radius;
+    for (a, &i) in order.iter().enumerate() {
+        for &j in &order[a + 1..] {
+            if x[j * dim] - x[i * dim] > radius {
+                break;
+            }
+            let c2: f64 = (0..dim)
+                .map(|k| (x[i * dim + k] - x[j * dim + k]).powi(2))
+                .sum();
+            if c2 <= r2 {
+                out.push((i.min(j), i.max(j), c2.sqrt()));
+            }
+        }
+    }
+    out
+}
+
+/// Groups of `n` items linked (transitively) by `pairs`, each group's indices ascending, groups
+/// ordered by their smallest index; `None` when no pair links two items.
+pub fn link_groups(n: usize, pairs: &[(usize, usize)]) -> Option<Vec<Vec<usize>>> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    for &(i, j) in pairs {
+        let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
+        if ri != rj {
+            parent[ri.max(rj)] = ri.min(rj);
+        }
+    }
+    let mut index = vec![usize::MAX; n];
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for i in 0..n {
+        let r = root(&mut parent, i);
+        if index[r] == usize::MAX {
+            index[r] = groups.len();
+            groups.push(Vec::new());
+        }
+        groups[index[r]].push(i);
+    }
+    Some(groups)
 }

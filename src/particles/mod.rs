@@ -19,11 +19,13 @@ pub mod velocity;
 pub use circle_fast::CircleFourierField;
 pub use ensemble::{initial_state, run_ensemble, EnsembleResult};
 pub use exact::ExactField;
-pub use integrate::{Integrator, IntegratorState, StepControl, StepReport};
+pub use integrate::{
+    close_pairs, link_groups, Integrator, IntegratorState, StepControl, StepReport,
+};
 pub use run::{
-    row_times, simulate, RowSpacing, RunConfig, SeriesRow, Simulation, SimulationResult,
-    SimulationSink, SimulationState, SnapshotInfo,
+    row_times, simulate, MergeEvent, RowSpacing, RunConfig, SeriesRow, Simulation,
+    SimulationResult, SimulationSink, SimulationState, SnapshotInfo, COINCIDENT_CHORD,
 };
 pub use sphere_fast::SphereHarmonicField;
 pub use state::TokenState;
-pub use velocity::{build_velocity_field, Method, VelocityField};
+pub use velocity::{build_velocity_field, weighted_pairwise, Method, VelocityField};

@@ -6,7 +6,7 @@
 //! steps for RK4), and always `t_end`. Results go to a [`SimulationSink`] as they are produced
 //! (rows, snapshots, checkpoints) and are also kept in memory.
 
-use super::integrate::{Integrator, IntegratorState, StepControl};
+use super::integrate::{close_pairs, link_groups, Integrator, IntegratorState, StepControl};
 use super::velocity::VelocityField;
 use crate::analysis::{find_clusters, harmonic_power, ClusterParams};
 use crate::control::Poll;
@@ -29,8 +29,40 @@ pub struct RunConfig {
     pub series_points: usize,
     /// Spacing of the diagnostics grid.
     pub spacing: RowSpacing,
+    /// Tokens closer than this chord are merged into one weighted token after each step
+    /// ([`COINCIDENT_CHORD`]: coincident to rounding; 0: never).
+    pub merge_radius: f64,
     /// Cluster definition.
     pub clusters: ClusterParams,
+}
+
+/// Chord below which two unit vectors coincide to rounding (`16 eps`): merging such tokens
+/// does not change the dynamics beyond rounding, and removes the stiffness of collapsed
+/// clusters (their internal contraction would otherwise limit explicit steps to `O(1)` in
+/// `tau` for ever).
+pub const COINCIDENT_CHORD: f64 = 16.0 * f64::EPSILON;
+
+/// Pairs closer than this chord but not yet merged are collapsing (their separation contracts
+/// at a rate at most 1 per internal time unit, since `sum_j m_j w_ij <= 1`).
+pub const CLOSE_CHORD: f64 = 1e-6;
+
+/// Largest adaptive step while collapsing pairs exist: inside the real stability interval of
+/// Dormand–Prince (about `[-3.3, 0]`) for contraction rates up to 1, where each step contracts
+/// them by ~0.17, so they reach the merge radius in a few dozen steps instead of stalling at
+/// the stability limit (where an explicit step neither contracts nor grows them).
+pub const STIFF_STEP: f64 = 2.0;
+
+/// Tokens merged into one weighted token.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MergeEvent {
+    /// Time (internal unit).
+    pub time: f64,
+    /// Accepted steps.
+    pub step: usize,
+    /// Masses of the merged parts (fractions of the whole system), largest first.
+    pub parts: Vec<f64>,
+    /// Tokens of the original system in the merged token.
+    pub tokens: usize,
 }
 
 /// Spacing of the diagnostics rows in time.
@@ -45,6 +77,9 @@ pub enum RowSpacing {
         /// First positive row time (internal unit).
         first: f64,
     },
+    /// A row after every accepted step (and at 0 and `t_end`): resolves events that happen
+    /// between log-spaced rows (collisions at `tau ~ e^300`).
+    EveryStep,
 }
 
 /// Diagnostics at one time.
@@ -129,6 +164,10 @@ pub struct SimulationState {
     pub rows: Vec<SeriesRow>,
     /// Snapshots taken so far.
     pub snapshots: Vec<SnapshotInfo>,
+    /// Index of the (weighted) token holding each original token.
+    pub owner: Vec<usize>,
+    /// Merges so far.
+    pub merges: Vec<MergeEvent>,
 }
 
 /// Receives what a simulation produces, when it produces it. Every method has a do-nothing
@@ -169,6 +208,8 @@ pub struct SimulationResult {
     pub final_x: Vec<f64>,
     /// Cluster sizes of the final state, largest first.
     pub final_cluster_sizes: Vec<usize>,
+    /// Tokens merged into weighted tokens during the run.
+    pub merges: Vec<MergeEvent>,
 }
 
 /// Row times of `cfg` (internal unit), starting with 0 and ending with `t_end`, and the step
@@ -185,7 +226,7 @@ pub fn row_times(cfg: &RunConfig) -> (Vec<f64>, StepControl) {
                 .map(|k| first * (ratio * k as f64 / (p - 1) as f64).exp())
                 .collect()
         }
-        RowSpacing::Log { .. } => Vec::new(),
+        RowSpacing::Log { .. } | RowSpacing::EveryStep => Vec::new(),
     };
     match cfg.control.fixed_step() {
         Some(dt) => {
@@ -199,6 +240,7 @@ pub fn row_times(cfg: &RunConfig) -> (Vec<f64>, StepControl) {
                         .take_while(|&k| k < steps)
                         .collect()
                 }
+                RowSpacing::EveryStep => (1..steps).collect(),
                 RowSpacing::Log { .. } => wanted
                     .iter()
                     .map(|t| ((t / h).round() as usize).max(1))
@@ -235,12 +277,28 @@ pub struct Simulation<'f> {
     max_err: f64,
     rows: Vec<SeriesRow>,
     snapshots: Vec<SnapshotInfo>,
+    owner: Vec<usize>,
+    merges: Vec<MergeEvent>,
+}
+
+/// The state of the original tokens: row `i` is the position of the token holding token `i`.
+fn expand<'a>(x: &'a [f64], dim: usize, owner: &[usize]) -> std::borrow::Cow<'a, [f64]> {
+    if owner.len() * dim == x.len() {
+        std::borrow::Cow::Borrowed(x)
+    } else {
+        let mut full = Vec::with_capacity(owner.len() * dim);
+        for &o in owner {
+            full.extend_from_slice(&x[o * dim..(o + 1) * dim]);
+        }
+        std::borrow::Cow::Owned(full)
+    }
 }
 
 impl<'f> Simulation<'f> {
     /// A simulation from the unit rows `x0` (nothing is recorded before [`Simulation::run`]).
     pub fn new(cfg: &RunConfig, field: &'f dyn VelocityField, x0: Vec<f64>) -> Self {
         let (targets, control) = row_times(cfg);
+        let n = x0.len() / field.dim();
         Simulation {
             cfg: cfg.clone(),
             field,
@@ -251,6 +309,8 @@ impl<'f> Simulation<'f> {
             max_err: 0.0,
             rows: Vec::new(),
             snapshots: Vec::new(),
+            owner: (0..n).collect(),
+            merges: Vec::new(),
         }
     }
 
@@ -267,6 +327,8 @@ impl<'f> Simulation<'f> {
             max_err: state.max_error,
             rows: state.rows,
             snapshots: state.snapshots,
+            owner: state.owner,
+            merges: state.merges,
         }
     }
 
@@ -279,6 +341,67 @@ impl<'f> Simulation<'f> {
             max_error: self.max_err,
             rows: self.rows.clone(),
             snapshots: self.snapshots.clone(),
+            owner: self.owner.clone(),
+            merges: self.merges.clone(),
+        }
+    }
+
+    /// The current state of the original tokens (`N x d`; merged tokens repeated).
+    pub fn tokens(&self) -> Vec<f64> {
+        expand(&self.it.x, self.field.dim(), &self.owner).into_owned()
+    }
+
+    /// Merge tokens closer than `merge_radius`, record the events, and cap the step while
+    /// closer-than-[`CLOSE_CHORD`] pairs are still collapsing (see [`STIFF_STEP`]).
+    fn merge(&mut self) {
+        let dim = self.field.dim();
+        let k = self.it.x.len() / dim;
+        if k > 20_000 && !self.it.steps.is_multiple_of(16) {
+            return;
+        }
+        let close = close_pairs(&self.it.x, dim, CLOSE_CHORD);
+        let merge: Vec<(usize, usize)> = close
+            .iter()
+            .filter(|p| p.2 <= self.cfg.merge_radius)
+            .map(|p| (p.0, p.1))
+            .collect();
+        let collapsing = close.len() > merge.len();
+        self.it.set_max_step(if collapsing {
+            STIFF_STEP
+        } else {
+            f64::INFINITY
+        });
+        let Some(groups) = link_groups(k, &merge) else {
+            return;
+        };
+        self.it.merge_groups(&groups);
+        let n = self.owner.len();
+        let mut new_index = vec![0usize; k];
+        for (g, members) in groups.iter().enumerate() {
+            for &i in members {
+                new_index[i] = g;
+            }
+        }
+        // Tokens of the original system held by each old index.
+        let mut held = vec![0usize; k];
+        for &o in &self.owner {
+            held[o] += 1;
+        }
+        for members in &groups {
+            if members.len() > 1 {
+                let mut parts: Vec<f64> =
+                    members.iter().map(|&i| held[i] as f64 / n as f64).collect();
+                parts.sort_by(|a, b| b.total_cmp(a));
+                self.merges.push(MergeEvent {
+                    time: self.it.time,
+                    step: self.it.steps,
+                    tokens: members.iter().map(|&i| held[i]).sum(),
+                    parts,
+                });
+            }
+        }
+        for o in &mut self.owner {
+            *o = new_index[*o];
         }
     }
 
@@ -291,7 +414,8 @@ impl<'f> Simulation<'f> {
         self.field.model() == crate::Model::Sa
     }
 
-    fn record_row(&mut self, sink: &mut dyn SimulationSink) -> Result<()> {
+    /// Record a row of the current state (`at_target`: the row of the next row time).
+    fn record_row(&mut self, sink: &mut dyn SimulationSink, at_target: bool) -> Result<()> {
         let it = &self.it;
         let dim = self.field.dim();
         if !(it.energy().is_finite() && it.x.iter().all(|v| v.is_finite())) {
@@ -300,9 +424,10 @@ impl<'f> Simulation<'f> {
                 it.time, it.steps
             )));
         }
-        let power = harmonic_power(&it.x, dim, self.cfg.lmax_power);
-        let cl = find_clusters(&it.x, dim, &self.cfg.clusters);
-        let n = it.x.len() / dim;
+        let full = expand(&it.x, dim, &self.owner);
+        let power = harmonic_power(&full, dim, self.cfg.lmax_power);
+        let cl = find_clusters(&full, dim, &self.cfg.clusters);
+        let n = self.owner.len();
         let identity_error = if self.next_row == 0 || self.is_sa() {
             f64::NAN
         } else {
@@ -323,7 +448,9 @@ impl<'f> Simulation<'f> {
         self.rows.push(row);
         self.max_err = self.max_err.max(self.seg_err);
         self.seg_err = 0.0;
-        self.next_row += 1;
+        if at_target {
+            self.next_row += 1;
+        }
         Ok(())
     }
 
@@ -332,7 +459,8 @@ impl<'f> Simulation<'f> {
             step: self.it.steps,
             time: self.it.time,
         };
-        sink.snapshot(&info, &self.it.x)?;
+        let full = expand(&self.it.x, self.field.dim(), &self.owner);
+        sink.snapshot(&info, &full)?;
         self.snapshots.push(info);
         Ok(())
     }
@@ -342,7 +470,11 @@ impl<'f> Simulation<'f> {
     /// and returns [`Error::Interrupted`] (continue later with [`Simulation::restore`]).
     pub fn run(&mut self, sink: &mut dyn SimulationSink, poll: &dyn Fn() -> Poll) -> Result<()> {
         if self.next_row == 0 {
-            self.record_row(sink)?;
+            if self.cfg.merge_radius > 0.0 {
+                // Tokens that coincide at the start move as one from the first step on.
+                self.merge();
+            }
+            self.record_row(sink, true)?;
             self.save_snapshot(sink)?;
         }
         let t_end = self.cfg.t_end;
@@ -353,6 +485,11 @@ impl<'f> Simulation<'f> {
             let save_every = self.cfg.save_every;
             let mut snaps: Vec<SnapshotInfo> = Vec::new();
             let mut seg_err = self.seg_err;
+            let merging = self.cfg.merge_radius > 0.0;
+            let every_step = self.cfg.spacing == RowSpacing::EveryStep
+                && self.cfg.control.fixed_step().is_none();
+            let dim = self.field.dim();
+            let owner = &self.owner;
             let reached = {
                 let sink_ref = &mut *sink;
                 self.it.advance_until(target, |it, r| {
@@ -365,7 +502,8 @@ impl<'f> Simulation<'f> {
                                 step: it.steps,
                                 time: it.time,
                             };
-                            if let Err(e) = sink_ref.snapshot(&info, &it.x) {
+                            let full = expand(&it.x, dim, owner);
+                            if let Err(e) = sink_ref.snapshot(&info, &full) {
                                 failure = Some(e);
                                 return ControlFlow::Break(());
                             }
@@ -374,6 +512,8 @@ impl<'f> Simulation<'f> {
                     }
                     sink_ref.progress(it.time / t_end);
                     match poll() {
+                        // With merging, leave after every step to merge before the next one.
+                        Poll::Continue if merging || every_step => ControlFlow::Break(()),
                         Poll::Continue => ControlFlow::Continue(()),
                         p => {
                             pending = Some(if p == Poll::Stop {
@@ -394,8 +534,14 @@ impl<'f> Simulation<'f> {
             if let Some(e) = self.it.failure() {
                 return Err(e);
             }
+            if merging {
+                self.merge();
+            }
+            if every_step && !reached {
+                self.record_row(sink, false)?;
+            }
             if reached {
-                self.record_row(sink)?;
+                self.record_row(sink, true)?;
                 let last = self.next_row == self.targets.len();
                 if last && self.snapshots.last().map(|s| s.step) != Some(self.it.steps) {
                     self.save_snapshot(sink)?;
@@ -412,7 +558,8 @@ impl<'f> Simulation<'f> {
     /// The results (call after [`Simulation::run`] returned `Ok`).
     pub fn into_result(self) -> SimulationResult {
         let dim = self.field.dim();
-        let final_cluster_sizes = find_clusters(&self.it.x, dim, &self.cfg.clusters).sizes;
+        let final_x = self.tokens();
+        let final_cluster_sizes = find_clusters(&final_x, dim, &self.cfg.clusters).sizes;
         let sa = self.is_sa();
         SimulationResult {
             rows: self.rows,
@@ -420,8 +567,9 @@ impl<'f> Simulation<'f> {
             steps: self.it.steps,
             rejected: self.it.rejected,
             max_identity_error: if sa { f64::NAN } else { self.max_err },
-            final_x: self.it.x,
+            final_x,
             final_cluster_sizes,
+            merges: self.merges,
         }
     }
 }

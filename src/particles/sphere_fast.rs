@@ -113,4 +113,7 @@ impl VelocityField for SphereHarmonicField {
     fn evaluate(&self, x: &[f64], v: &mut [f64]) -> f64 {
         self.evaluate_with_mass(x, None, v)
     }
+    fn evaluate_weighted(&self, x: &[f64], mass: &[f64], v: &mut [f64]) -> f64 {
+        self.evaluate_with_mass(x, Some(mass), v)
+    }
 }

@@ -164,6 +164,10 @@ particle_experiment! {
         /// Final time in the internal unit [default: 2000 / gamma_{l*}].
         #[arg(long)]
         t_end: Option<f64>,
+        /// A published setting instead: gkpr (Geshkovski–Koubbi–Polyanskiy–Rigollet: n = 5 on
+        /// the circle, their initial angles, beta in {500, ..., 4000}, their rescaled time).
+        #[arg(long, value_enum)]
+        preset: Option<StaircasePreset>,
     }
 }
 
@@ -186,6 +190,14 @@ particle_experiment! {
         #[serde(deserialize_with = "count_opt")]
         outputs: Option<usize>,
     }
+}
+
+/// Published settings of `compare staircase`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StaircasePreset {
+    /// Geshkovski–Koubbi–Polyanskiy–Rigollet, *Dynamic metastability in the self-attention model*.
+    Gkpr,
 }
 
 /// `clusters`: meta-stable cluster counts over a sweep of beta vs l*(beta).
@@ -354,6 +366,8 @@ pub enum ComparePlan {
     Clusters(ParticleSetup, Vec<f64>),
     /// staircase.
     Staircase(compare::staircase::StaircaseSetup),
+    /// staircase, published setting.
+    Gkpr(compare::gkpr::GkprSetup),
     /// phase.
     Phase(compare::phase::PhaseSetup),
     /// pde-vs-particles.
@@ -579,6 +593,41 @@ impl CompareSpec {
                     ComparePlan::Clusters(base, log_grid(b0, b1, points)),
                 ))
             }
+            CompareSpec::Staircase(st) if st.preset == Some(StaircasePreset::Gkpr) => {
+                let given: Vec<&str> = [
+                    ("dim", st.dim.is_some()),
+                    ("beta", st.beta.is_some()),
+                    ("model", st.model.is_some()),
+                    ("n", st.n.is_some()),
+                    ("t_end", st.t_end.is_some()),
+                    ("seed", st.seed.is_some()),
+                ]
+                .iter()
+                .filter(|f| f.1)
+                .map(|f| f.0)
+                .collect();
+                if let Some(f) = given.first() {
+                    return Err(Error::parameter(
+                        *f,
+                        "(given with preset = gkpr)",
+                        "nothing: the gkpr preset fixes d = 2, n = 5, USA, the betas and the initial angles (tol is accepted)",
+                    ));
+                }
+                let tol = require_in_range("tol", st.tol.unwrap_or(DEFAULT_TOL), 1e-14, 1e-2)?;
+                let r = StaircaseSpec {
+                    tol: Some(tol),
+                    preset: st.preset,
+                    out: st.out.clone(),
+                    checkpoint_every: Some(checkpoint_every(st.checkpoint_every)?),
+                    ..Default::default()
+                };
+                let setup = compare::gkpr::GkprSetup {
+                    betas: compare::gkpr::BETAS.to_vec(),
+                    tol,
+                    max_iter: 2_000_000,
+                };
+                Ok((CompareSpec::Staircase(r), ComparePlan::Gkpr(setup)))
+            }
             CompareSpec::Staircase(st) => {
                 let c = st.common()?;
                 let n = require_count("n", st.n.unwrap_or(1000), 2, MAX_N)?;
@@ -770,6 +819,7 @@ fn to_cfg(s: &ParticleSetup) -> crate::particles::RunConfig {
         save_every: None,
         series_points: s.series_points,
         spacing: crate::particles::RowSpacing::Linear,
+        merge_radius: crate::particles::COINCIDENT_CHORD,
         clusters: s.clusters,
     }
 }
@@ -788,6 +838,7 @@ pub fn execute(plan: &ComparePlan, out: &Path, ctl: &RunControl) -> Result<()> {
             compare::clusters_sweep::run(s, betas, &parts, out).map(drop)
         }
         ComparePlan::Staircase(s) => compare::staircase::run(s, &parts, out).map(drop),
+        ComparePlan::Gkpr(s) => compare::gkpr::run(s, &parts, out).map(drop),
         ComparePlan::Phase(s) => compare::phase::run(s, &parts, out).map(drop),
         ComparePlan::PdeVsParticles(s) => compare::pde_vs_particles::run(s, &parts, out).map(drop),
         ComparePlan::Reproduce(s) => compare::reproduce::run(s, &parts, out).map(drop),

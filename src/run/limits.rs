@@ -106,6 +106,7 @@ mod tests {
             save_every: None,
             series_points: 200,
             spacing: crate::particles::RowSpacing::Linear,
+            merge_radius: crate::particles::COINCIDENT_CHORD,
             clusters: Default::default(),
         };
         if available_memory().is_some() {

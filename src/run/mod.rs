@@ -334,6 +334,7 @@ pub fn resume(out: &Path, ctl: &RunControl) -> Result<RunOutcome> {
         }
         RunStatus::Running | RunStatus::Interrupted => {}
     }
+    outdir::remove_stale_temporaries(out)?;
     let mut spec = record.spec.clone();
     *spec.out_mut() = Some(out.to_path_buf());
     let (resolved, plan) = spec.resolve()?;

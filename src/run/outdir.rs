@@ -99,6 +99,21 @@ pub fn claim(dir: &Path, overwrite: bool) -> Result<()> {
     Ok(())
 }
 
+/// Remove temporary files (`.NAME.tmp-PID...`) that a killed process left behind in `dir`
+/// while writing atomically; the files they were to replace are intact. Called when a run is
+/// resumed, so a resumed directory holds exactly what an uninterrupted run writes.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<()> {
+    for e in fs::read_dir(dir).map_err(|e| out_error(dir, e.to_string()))? {
+        let e = e.map_err(|e| out_error(dir, e.to_string()))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".tmp-") && e.path().is_file() {
+            let p = e.path();
+            fs::remove_file(&p).map_err(|e| out_error(&p, e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
 fn describe_record(path: &Path) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();

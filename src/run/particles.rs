@@ -16,9 +16,9 @@ use crate::control::{Poll, RunControl};
 use crate::io::write_npy_f64;
 use crate::model::TimeScale;
 use crate::particles::{
-    build_velocity_field, initial_state, IntegratorState, Method, RowSpacing, RunConfig, SeriesRow,
-    Simulation, SimulationResult, SimulationSink, SimulationState, SnapshotInfo, StepControl,
-    TokenState, VelocityField,
+    build_velocity_field, initial_state, IntegratorState, MergeEvent, Method, RowSpacing,
+    RunConfig, SeriesRow, Simulation, SimulationResult, SimulationSink, SimulationState,
+    SnapshotInfo, StepControl, TokenState, VelocityField, COINCIDENT_CHORD,
 };
 use crate::{linear, Error, Model, Result, TimeUnit};
 use serde::{Deserialize, Serialize};
@@ -116,13 +116,18 @@ pub struct ParticlesSpec {
     #[arg(long, value_parser = parse_count)]
     #[serde(deserialize_with = "count_opt")]
     pub series_points: Option<usize>,
-    /// Spacing of the diagnostics rows: linear (default) or log (for runs over many decades).
+    /// Spacing of the diagnostics rows: linear (default), log (for runs over many decades) or
+    /// steps (a row after every accepted step).
     #[arg(long, value_enum)]
     pub series_spacing: Option<SeriesSpacing>,
     /// First positive row time with log spacing, unit of --time [default: one internal time
     /// unit, or t_end / series_points if smaller].
     #[arg(long)]
     pub series_start: Option<f64>,
+    /// Merge tokens closer than this chord into one weighted token (mass kept, centre of mass
+    /// on the sphere) [default: 3.6e-15, tokens that coincide to rounding; 0: never merge].
+    #[arg(long)]
+    pub merge_radius: Option<f64>,
     /// Cluster definition: angular radius delta in radians [default: 0.03].
     #[arg(long)]
     pub cluster_radius: Option<f64>,
@@ -151,6 +156,8 @@ pub enum SeriesSpacing {
     Linear,
     /// Log-spaced from `series_start` to `t_end`.
     Log,
+    /// A row after every accepted step.
+    Steps,
 }
 
 /// Time integrator of a particle run.
@@ -367,6 +374,7 @@ impl ParticlesSpec {
                 }
                 (RowSpacing::Linear, None)
             }
+            SeriesSpacing::Steps => (RowSpacing::EveryStep, None),
             SeriesSpacing::Log => {
                 let user = match s.series_start {
                     Some(v) => v,
@@ -383,6 +391,12 @@ impl ParticlesSpec {
                 (RowSpacing::Log { first }, Some(user))
             }
         };
+        let merge_radius = crate::error::require_in_range(
+            "merge_radius",
+            s.merge_radius.unwrap_or(COINCIDENT_CHORD),
+            0.0,
+            0.1,
+        )?;
         let cfg = RunConfig {
             t_end,
             control,
@@ -390,6 +404,7 @@ impl ParticlesSpec {
             save_every: s.save_every,
             series_points,
             spacing,
+            merge_radius,
             clusters,
         };
         limits::check_particles(n, dim, ensemble, &cfg)?;
@@ -414,6 +429,7 @@ impl ParticlesSpec {
             series_points: Some(series_points),
             series_spacing: Some(spacing_kind),
             series_start,
+            merge_radius: Some(merge_radius),
             cluster_radius: Some(clusters.radius),
             cluster_density: Some(clusters.density_factor),
             cluster_min_fraction: Some(clusters.min_fraction),
@@ -499,6 +515,7 @@ pub fn conventions() -> serde_json::Value {
         "system": "index of the system in an ensemble (initial state from PCG stream `system` of the seed)",
         "snapshots": "x_<step>.npy (ensembles: x_s<system>_<step>.npy): N x d float64 unit rows; their times are in snapshots.csv (system, step, t, tau) and in results.snapshots",
         "series_mean.csv": "ensembles: the mean over systems of every column at each row time",
+        "merges.csv": "tokens merged into one weighted token (they coincided within merge_radius): time, tokens of the original system in the merged token, its mass (fraction of N), number of parts and the largest and smallest part (fractions of N); ensembles: system first",
     })
 }
 
@@ -552,7 +569,12 @@ fn state_checkpoint(system: usize, st: &SimulationState) -> Checkpoint {
         "snapshot_steps",
         st.snapshots.iter().map(|s| s.step).collect::<Vec<_>>(),
     );
+    c.set("n_tokens", st.integrator.n_tokens);
+    c.set("merges", &st.merges);
+    c.set("weighted", st.integrator.mass.is_some());
     c.push_array("x", st.integrator.x.clone());
+    c.push_array("mass", st.integrator.mass.clone().unwrap_or_default());
+    c.push_array("owner", st.owner.iter().map(|&o| o as f64).collect());
     c.push_array(
         "scalars",
         vec![
@@ -561,6 +583,7 @@ fn state_checkpoint(system: usize, st: &SimulationState) -> Checkpoint {
             st.segment_error,
             st.max_error,
             st.integrator.arc_length,
+            st.integrator.max_step,
         ],
     );
     c.push_array(
@@ -577,7 +600,7 @@ fn state_from_checkpoint(c: &Checkpoint) -> Result<SimulationState> {
     let times = c.array("snapshot_times")?;
     let nrows: usize = c.get("rows")?;
     let flat = c.array("rows")?;
-    if scalars.len() != 5 || times.len() != steps.len() || (nrows > 0 && flat.len() % nrows != 0) {
+    if scalars.len() != 6 || times.len() != steps.len() || (nrows > 0 && flat.len() % nrows != 0) {
         return Err(Error::Numerical("checkpoint: inconsistent arrays".into()));
     }
     let width = flat.len().checked_div(nrows).unwrap_or(0);
@@ -589,7 +612,16 @@ fn state_from_checkpoint(c: &Checkpoint) -> Result<SimulationState> {
             rejected: c.get("rejected")?,
             h_next: scalars[1],
             arc_length: scalars[4],
+            mass: if c.get::<bool>("weighted")? {
+                Some(c.array("mass")?.to_vec())
+            } else {
+                None
+            },
+            n_tokens: c.get("n_tokens")?,
+            max_step: scalars[5],
         },
+        owner: c.array("owner")?.iter().map(|&o| o as usize).collect(),
+        merges: c.get("merges")?,
         next_row: c.get("next_row")?,
         segment_error: scalars[2],
         max_error: scalars[3],
@@ -668,7 +700,7 @@ pub fn derived(plan: &ParticlesPlan, field: &dyn VelocityField) -> serde_json::V
         "tau_end": plan.cfg.t_end,
         "integrator": plan.cfg.control.name(),
         "dt_internal": plan.cfg.control.fixed_step(),
-        "series_spacing": match plan.cfg.spacing { RowSpacing::Linear => json!("linear"), RowSpacing::Log { first } => json!({"log_from_tau": first}) },
+        "series_spacing": match plan.cfg.spacing { RowSpacing::Linear => json!("linear"), RowSpacing::Log { first } => json!({"log_from_tau": first}), RowSpacing::EveryStep => json!("steps") },
         "method": field.description(),
         "init_rows_normalised": plan.init_rows_normalised,
         "dominant_degree": linear::dominant_degree(plan.beta, plan.dim),
@@ -886,6 +918,45 @@ fn finish_files(
         r.add_file("series.csv");
         r.add_file("snapshots.csv");
     }
+    // Merge events of every system.
+    let mut mh: Vec<String> = if m > 1 {
+        vec!["system".into()]
+    } else {
+        Vec::new()
+    };
+    mh.extend(
+        [
+            "t",
+            "tau",
+            "step",
+            "tokens",
+            "mass",
+            "parts",
+            "largest_part",
+            "smallest_part",
+        ]
+        .iter()
+        .map(|c| c.to_string()),
+    );
+    let mut merge_rows = Vec::new();
+    for (s, sys) in systems.iter().enumerate() {
+        for e in &sys.merges {
+            let mut v = if m > 1 { vec![s as f64] } else { Vec::new() };
+            v.extend([
+                plan.scale.t_of_tau(e.time),
+                e.time,
+                e.step as f64,
+                e.tokens as f64,
+                e.tokens as f64 / plan.n as f64,
+                e.parts.len() as f64,
+                e.parts.first().copied().unwrap_or(0.0),
+                e.parts.last().copied().unwrap_or(0.0),
+            ]);
+            merge_rows.push(v);
+        }
+    }
+    SeriesWriter::create(&dir.join("merges.csv"), &mh, &merge_rows)?;
+    r.add_file("merges.csv");
     let mut snapshot_list = Vec::new();
     for (s, sys) in systems.iter().enumerate() {
         let names = Names::new(s, m);
@@ -904,9 +975,20 @@ fn finish_files(
         "rejected_steps": systems.iter().map(|s| s.rejected).collect::<Vec<_>>(),
         "max_energy_identity_error": systems.iter().map(|s| finite_or_null(s.max_identity_error)).collect::<Vec<_>>(),
         "final_cluster_sizes": systems.iter().map(|s| s.final_cluster_sizes.clone()).collect::<Vec<_>>(),
+        "merges": systems.iter().map(|s| merge_list(&s.merges, plan)).collect::<Vec<_>>(),
         "snapshots": snapshot_list,
     });
     Ok(())
+}
+
+fn merge_list(merges: &[MergeEvent], plan: &ParticlesPlan) -> serde_json::Value {
+    merges
+        .iter()
+        .map(|e| {
+            json!({"tau": e.time, "t": plan.scale.t_of_tau(e.time), "step": e.step,
+                   "tokens": e.tokens, "parts": e.parts})
+        })
+        .collect()
 }
 
 fn finite_or_null(v: f64) -> serde_json::Value {
