@@ -31,6 +31,9 @@ enum Command {
     Linear(cli::linear::LinearArgs),
     /// The dominant degree l*(beta) on a grid of beta, and the thresholds where it changes.
     Dominant(cli::linear::DominantArgs),
+    /// Equiangular tokens (equal pairwise inner products): the scalar ODE of their inner
+    /// product, the time to reach a given one, and its trajectory.
+    Equiangular(cli::equiangular::EquiangularArgs),
     /// Simulate N tokens on S^{d-1} (exact or fast summation) and record diagnostics.
     Particles(Box<cli::particles::ParticlesArgs>),
     /// Solve the mean-field continuity equation spectrally (circle, sphere, zonal).
@@ -140,6 +143,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Linear(args) => cli::linear::run_linear(&args),
         Command::Dominant(args) => cli::linear::run_dominant(&args),
+        Command::Equiangular(args) => cli::equiangular::run_equiangular(&args),
         Command::Particles(args) => execute(Some(args.spec()), None, args.overwrite),
         Command::Pde(args) => execute(Some(args.spec()), None, args.overwrite),
         Command::Compare(args) => execute(Some(args.spec()), None, args.overwrite),

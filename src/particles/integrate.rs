@@ -14,7 +14,7 @@
 //! and is only meaningful for USA (for SA `E_N` is not the gradient-flow energy; the error is
 //! reported as NaN).
 
-use super::velocity::VelocityField;
+use super::velocity::{weighted_pairwise, VelocityField};
 use crate::butcher::dopri5::{A as DP_A, B as DP_B, B_HAT as DP_BSTAR};
 use crate::control::Poll;
 use rayon::prelude::*;
@@ -153,9 +153,19 @@ fn combine(out: &mut [f64], x: &[f64], h: f64, coef: &[f64], ks: &[Vec<f64>], di
     }
 }
 
+/// Up to this many weighted tokens, weighted systems are summed exactly in tangential form
+/// ([`weighted_pairwise`]) whatever the field's method: a collapsed system of a few clusters
+/// then keeps the relative precision of the attraction between distant clusters (weights down to
+/// `1e-300`), which band-limited (fast) summation cannot resolve, at a cost of at most
+/// `2048^2` pairs per evaluation.
+pub const EXACT_WEIGHTED_MAX: usize = 2048;
+
 /// Evaluate `field` at `x`, weighted by `mass` when given.
 fn eval(field: &dyn VelocityField, mass: Option<&[f64]>, x: &[f64], v: &mut [f64]) -> f64 {
     match mass {
+        Some(m) if m.len() <= EXACT_WEIGHTED_MAX => {
+            weighted_pairwise(field.dim(), field.beta(), field.model(), x, m, v)
+        }
         Some(m) => field.evaluate_weighted(x, m, v),
         None => field.evaluate(x, v),
     }
@@ -224,7 +234,7 @@ impl<'f> Integrator<'f> {
         let mut it = Self::new(field, state.x, control);
         if let Some(m) = state.mass {
             it.n_tokens = state.n_tokens;
-            it.mean_kernel = field.evaluate_weighted(&it.x, &m, &mut it.v);
+            it.mean_kernel = eval(field, Some(&m), &it.x, &mut it.v);
             it.mass = Some(m);
         }
         it.max_step = state.max_step;
@@ -321,7 +331,7 @@ impl<'f> Integrator<'f> {
         let len = x.len();
         self.x = x;
         self.v = vec![0.0; len];
-        self.mean_kernel = self.field.evaluate_weighted(&self.x, &mass, &mut self.v);
+        self.mean_kernel = eval(self.field, Some(&mass), &self.x, &mut self.v);
         self.mass = Some(mass);
         for st in &mut self.stages {
             *st = vec![0.0; len];
@@ -568,19 +578,30 @@ impl<'f> Integrator<'f> {
 }
 
 /// Pairs `(i, j, chord)`, `i < j`, of unit rows of `x` closer than the chord `radius`. Sorting
-/// by the first coordinate keeps it `O(N log N)` for well-separated tokens.
+/// by the projection on a fixed direction `u` (not a coordinate axis, so tokens on a coordinate
+/// plane or great circle do not all project alike) keeps it `O(N log N)` for well-separated
+/// tokens: a pair closer than `radius` has projections closer than `radius`.
 pub fn close_pairs(x: &[f64], dim: usize, radius: f64) -> Vec<(usize, usize, f64)> {
     let n = x.len() / dim;
     let mut out = Vec::new();
     if n < 2 || radius <= 0.0 {
         return out;
     }
+    // u_k proportional to 1 / sqrt(k + 2): irrational ratios, |u| = 1.
+    let u: Vec<f64> = (0..dim).map(|k| 1.0 / ((k + 2) as f64).sqrt()).collect();
+    let norm = u.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let proj: Vec<f64> = x
+        .chunks_exact(dim)
+        .map(|r| r.iter().zip(&u).map(|(a, b)| a * b).sum::<f64>() / norm)
+        .collect();
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| x[a * dim].total_cmp(&x[b * dim]));
+    order.sort_by(|&a, &b| proj[a].total_cmp(&proj[b]));
     let r2 = radius * radius;
+    // Rounding of the projections: a few eps; widen the window accordingly.
+    let window = radius * (1.0 + 1e-12) + 8.0 * f64::EPSILON;
     for (a, &i) in order.iter().enumerate() {
         for &j in &order[a + 1..] {
-            if x[j * dim] - x[i * dim] > radius {
+            if proj[j] - proj[i] > window {
                 break;
             }
             let c2: f64 = (0..dim)

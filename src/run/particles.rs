@@ -203,6 +203,12 @@ pub struct ParticlesPlan {
     pub init_rows_normalised: usize,
 }
 
+/// The local error tolerance of the adaptive particle integrator: `tol` (default
+/// [`DEFAULT_TOL`]) in `[1e-15, 0.1]`; one check for particle runs and the experiments.
+pub fn check_tol(tol: Option<f64>) -> Result<f64> {
+    crate::error::require_in_range("tol", tol.unwrap_or(DEFAULT_TOL), 1e-15, 0.1)
+}
+
 /// `path` made absolute (the record is re-run from any directory).
 pub(crate) fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
@@ -357,8 +363,7 @@ impl ParticlesSpec {
                 "no dt with the adaptive integrator dopri5 (give tol, or integrator = rk4/euler)",
             )),
             (IntegratorKind::Dopri5, None, tol) => {
-                let tol =
-                    crate::error::require_in_range("tol", tol.unwrap_or(DEFAULT_TOL), 1e-15, 0.1)?;
+                let tol = check_tol(tol)?;
                 (StepControl::DormandPrince { tol }, None, Some(tol))
             }
         };
