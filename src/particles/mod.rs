@@ -11,6 +11,7 @@ pub mod ensemble;
 pub mod exact;
 pub mod fastexp;
 pub mod integrate;
+pub(crate) mod lanes;
 pub mod run;
 pub mod sphere_fast;
 pub mod state;
