@@ -27,6 +27,7 @@ pub mod equiangular;
 pub mod error;
 pub mod io;
 pub mod linear;
+pub mod linear_noise;
 pub mod model;
 pub mod particles;
 pub mod pde;
