@@ -31,6 +31,8 @@ enum Command {
     Linear(cli::linear::LinearArgs),
     /// The dominant degree l*(beta) on a grid of beta, and the thresholds where it changes.
     Dominant(cli::linear::DominantArgs),
+    /// Critical values of the noisy model: beta_*(d) and the stability threshold nu_#(beta, d).
+    Critical(cli::critical::CriticalArgs),
     /// Simulate N tokens on S^{d-1} (exact or fast summation) and record diagnostics.
     Particles(Box<cli::particles::ParticlesArgs>),
     /// Solve the mean-field continuity equation spectrally (circle, sphere, zonal).
@@ -140,6 +142,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Linear(args) => cli::linear::run_linear(&args),
         Command::Dominant(args) => cli::linear::run_dominant(&args),
+        Command::Critical(args) => cli::critical::run(&args),
         Command::Particles(args) => execute(Some(args.spec()), None, args.overwrite),
         Command::Pde(args) => execute(Some(args.spec()), None, args.overwrite),
         Command::Compare(args) => execute(Some(args.spec()), None, args.overwrite),

@@ -2,6 +2,7 @@
 //! defaults live in the library (`attnflow::run`); these files only map flags onto it.
 
 pub mod compare;
+pub mod critical;
 pub mod figures;
 pub mod linear;
 pub mod particles;
