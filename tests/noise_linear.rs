@@ -102,15 +102,8 @@ fn scaled_units_are_consistent() {
     // USA: nu per unit tau = e^{-beta} nu per unit t; rates likewise
     let (beta, d, nu) = (7.0, 3, 0.01);
     let ph = noisy_growth_rate(2, beta, d, nu, Model::Usa, TimeUnit::Physical);
-    let sc = noisy_growth_rate(
-        2,
-        beta,
-        d,
-        nu * (-beta as f64).exp(),
-        Model::Usa,
-        TimeUnit::Scaled,
-    );
-    assert!((sc - ph * (-beta as f64).exp()).abs() < 1e-14 * ph.abs());
+    let sc = noisy_growth_rate(2, beta, d, nu * (-beta).exp(), Model::Usa, TimeUnit::Scaled);
+    assert!((sc - ph * (-beta).exp()).abs() < 1e-14 * ph.abs());
 }
 
 #[test]
