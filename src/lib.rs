@@ -35,6 +35,7 @@ pub mod plot;
 pub mod run;
 pub mod special;
 pub mod spectral;
+pub mod stationary;
 
 pub use error::{Error, Result};
 pub use model::{Model, TimeScale, TimeUnit};
