@@ -34,6 +34,8 @@ enum Command {
     /// Equiangular tokens (equal pairwise inner products): the scalar ODE of their inner
     /// product, the time to reach a given one, and its trajectory.
     Equiangular(cli::equiangular::EquiangularArgs),
+    /// Critical values of the noisy model: beta_*(d) and the stability threshold nu_#(beta, d).
+    Critical(cli::critical::CriticalArgs),
     /// Simulate N tokens on S^{d-1} (exact or fast summation) and record diagnostics.
     Particles(Box<cli::particles::ParticlesArgs>),
     /// Solve the mean-field continuity equation spectrally (circle, sphere, zonal).
@@ -144,6 +146,7 @@ fn main() -> ExitCode {
         Command::Linear(args) => cli::linear::run_linear(&args),
         Command::Dominant(args) => cli::linear::run_dominant(&args),
         Command::Equiangular(args) => cli::equiangular::run_equiangular(&args),
+        Command::Critical(args) => cli::critical::run(&args),
         Command::Particles(args) => execute(Some(args.spec()), None, args.overwrite),
         Command::Pde(args) => execute(Some(args.spec()), None, args.overwrite),
         Command::Compare(args) => execute(Some(args.spec()), None, args.overwrite),

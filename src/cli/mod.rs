@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod equiangular;
+pub mod critical;
 pub mod figures;
 pub mod linear;
 pub mod particles;

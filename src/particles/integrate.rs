@@ -14,6 +14,7 @@
 //! and is only meaningful for USA (for SA `E_N` is not the gradient-flow energy; the error is
 //! reported as NaN).
 
+use super::noise::Noise;
 use super::velocity::{weighted_pairwise, VelocityField};
 use crate::butcher::dopri5::{A as DP_A, B as DP_B, B_HAT as DP_BSTAR};
 use crate::control::Poll;
@@ -124,6 +125,8 @@ pub struct Integrator<'f> {
     tmp: Vec<f64>,
     trial: Vec<f64>,
     failure: Option<String>,
+    /// Noise substep after every accepted step (`None`: the deterministic flow).
+    noise: Option<Noise>,
 }
 
 const PAR_MIN: usize = 1 << 15;
@@ -222,6 +225,7 @@ impl<'f> Integrator<'f> {
             tmp: vec![0.0; len],
             trial: vec![0.0; len],
             failure: None,
+            noise: None,
         }
     }
 
@@ -341,13 +345,43 @@ impl<'f> Integrator<'f> {
     }
 
     /// One accepted step that does not pass `t_stop` (RK4: `min(dt, t_stop - time)`; DP5(4):
-    /// adaptive, retried until accepted).
+    /// adaptive, retried until accepted), followed by the noise substep when noise is set.
     pub fn step(&mut self, t_stop: f64) -> StepReport {
         let span = t_stop - self.time;
-        match self.control {
+        let cap = match &self.noise {
+            Some(n) => self.max_step.min(n.max_step(self.dim)),
+            None => self.max_step,
+        };
+        let report = match self.control {
             StepControl::Rk4 { dt } => self.step_rk4(dt.min(span)),
-            StepControl::DormandPrince { tol } => self.step_dp(tol, span, self.max_step),
+            StepControl::DormandPrince { tol } => self.step_dp(tol, span, cap),
             StepControl::Euler { dt } => self.step_euler(dt.min(span)),
+        };
+        if self.noise.is_some() && self.failure.is_none() {
+            self.noise_substep(report.h);
+        }
+        report
+    }
+
+    /// Make the integration stochastic (see [`super::noise`]): after every accepted
+    /// deterministic step of size `h` each token takes a geodesic Brownian increment of
+    /// variance `2 nu h` per tangent direction (Lie splitting, weak order 1), drawn from a
+    /// counter-based stream keyed by the step count, and the velocity is re-evaluated (one
+    /// extra field evaluation per step). Adaptive steps are chosen on the drift's local error
+    /// and capped at [`Noise::max_step`]; the arc length and the energy identity error refer to
+    /// the drift part of each step. `None` restores the deterministic flow.
+    pub fn set_noise(&mut self, noise: Option<Noise>) {
+        self.noise = noise;
+    }
+
+    /// The noise substep of the step just accepted (its index is `steps - 1`).
+    fn noise_substep(&mut self, h: f64) {
+        if let Some(noise) = self.noise {
+            noise.apply(&mut self.x, self.dim, (self.steps - 1) as u64, h);
+            self.mean_kernel = eval(self.field, self.mass.as_deref(), &self.x, &mut self.v);
+            if !self.mean_kernel.is_finite() {
+                self.fail("the velocity field returned a non-finite kernel sum after the noise");
+            }
         }
     }
 

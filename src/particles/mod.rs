@@ -12,6 +12,7 @@ pub mod exact;
 pub mod fastexp;
 pub mod integrate;
 pub(crate) mod lanes;
+pub mod noise;
 pub mod run;
 pub mod sphere_fast;
 pub mod state;
@@ -23,6 +24,7 @@ pub use exact::ExactField;
 pub use integrate::{
     close_pairs, link_groups, Integrator, IntegratorState, StepControl, StepReport,
 };
+pub use noise::{CounterRng, Noise};
 pub use run::{
     row_times, simulate, MergeEvent, RowSpacing, RunConfig, SeriesRow, Simulation,
     SimulationResult, SimulationSink, SimulationState, SnapshotInfo, COINCIDENT_CHORD,
