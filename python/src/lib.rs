@@ -294,7 +294,7 @@ fn tokens(x: &PyReadonlyArray2<'_, f64>, name: &str) -> PyResult<(TokenState, us
         Error::Parameter {
             value, accepted, ..
         } => PyValueError::new_err(format!("invalid {name} = {value}: accepted {accepted}")),
-        e => py_err(e),
+        e => PyValueError::new_err(format!("invalid {name}: {e}")),
     })
 }
 
