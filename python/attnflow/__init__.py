@@ -301,7 +301,12 @@ def velocity(
     if normalised:
         _warn([f"{normalised} rows of x were not unit vectors and were normalised"])
     if time == "physical" and model == "usa":
-        v = v * math.exp(beta) if beta < 709.0 else v * np.inf
+        if beta > 700.0:
+            raise ValueError(
+                f"invalid beta = {beta}: physical USA velocities (factor e^beta) overflow for "
+                "beta > 700; use time='scaled'"
+            )
+        v = v * math.exp(beta)
     if return_energy:
         return v, mean / (2.0 * beta)
     return v
