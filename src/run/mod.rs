@@ -16,6 +16,7 @@ pub mod checkpoint;
 pub mod compare;
 pub mod config;
 pub mod limits;
+pub mod memory;
 pub mod outdir;
 pub mod particles;
 pub mod pde;

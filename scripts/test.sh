@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The one test command: the Rust test suite, then the Python package built from this checkout
+# and its pytest suite. Needs a Rust toolchain, python3 (>= 3.9) with venv/pip, and the package
+# registries (crates.io, PyPI); nothing installed by hand.
+#
+#   scripts/test.sh            # everything
+#   scripts/test.sh --python   # only the Python part (reuses target/release/attnflow if present)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [[ "${1:-}" != "--python" ]]; then
+    step "Rust: cargo test --release"
+    cargo test --release
+fi
+
+# The Python tests compare runs with the command line of this checkout.
+if [[ ! -x target/release/attnflow ]]; then
+    step "Building the command line (cargo build --release --bin attnflow)"
+    cargo build --release --bin attnflow
+fi
+export ATTNFLOW_CLI="$root/target/release/attnflow"
+
+venv=target/pyenv
+PY=${PYTHON:-python3}
+if [[ ! -x "$venv/bin/python" ]]; then
+    step "Creating a virtual environment in $venv ($($PY --version 2>&1))"
+    "$PY" -m venv "$venv"
+else
+    step "Reusing the virtual environment in $venv"
+fi
+step "Installing maturin, numpy, scipy, pytest from the package registry"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check maturin numpy scipy pytest
+
+step "Building and installing the attnflow Python package (pip install ./python)"
+start=$(date +%s)
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check ./python
+echo "    built and installed in $(( $(date +%s) - start )) s"
+
+step "Python: pytest python/tests"
+cd python
+"$root/$venv/bin/python" -m pytest -q tests
