@@ -34,6 +34,7 @@ pub mod plot;
 pub mod run;
 pub mod special;
 pub mod spectral;
+pub mod sweep;
 
 pub use error::{Error, Result};
 pub use model::{Model, TimeScale, TimeUnit};
