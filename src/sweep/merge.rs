@@ -207,6 +207,8 @@ struct PointData {
     /// (header, rows) of series.csv.
     series: Option<(Vec<String>, Vec<Vec<String>>)>,
     data: Option<Value>,
+    /// `beta` of the resolved specification (for `2 beta E`).
+    beta: Option<f64>,
 }
 
 fn read_point(
@@ -223,6 +225,7 @@ fn read_point(
             summary: BTreeMap::new(),
             series: None,
             data: None,
+            beta: None,
         });
     }
     let rec = RunRecord::read(&pdir)?;
@@ -232,7 +235,14 @@ fn read_point(
         summary: BTreeMap::new(),
         series: None,
         data: None,
+        beta: None,
     };
+    let spec = serde_json::to_value(&rec.spec).unwrap_or_default();
+    d.beta = kind
+        .split('.')
+        .try_fold(&spec, |v, k| v.get(k))
+        .and_then(|t| t.get("beta"))
+        .and_then(Value::as_f64);
     if rec.status != RunStatus::Completed {
         return Ok(d);
     }
@@ -563,14 +573,25 @@ fn summary_figure(
         }
         chart.draw(&left, path)?;
         if let Some(right) = right {
+            // Up to 12 completed points spread evenly over the grid.
+            let done: Vec<usize> = (0..m.points.len())
+                .filter(|&i| data[i].series.is_some())
+                .collect();
+            let picked: Vec<usize> = if done.len() <= 12 {
+                done.clone()
+            } else {
+                (0..12).map(|k| done[k * (done.len() - 1) / 11]).collect()
+            };
             let mut lines = Vec::new();
-            for (p, d) in m.points.iter().zip(data) {
+            for &i in &picked {
+                let (p, d) = (&m.points[i], &data[i]);
                 let Some((h, rows)) = &d.series else {
                     continue;
                 };
-                let (Some(tc), Some(ec)) = (
+                let (Some(tc), Some(ec), Some(beta)) = (
                     h.iter().position(|c| c == "t"),
                     h.iter().position(|c| c == "energy"),
+                    d.beta,
                 ) else {
                     continue;
                 };
@@ -581,26 +602,30 @@ fn summary_figure(
                     .map(|r| {
                         (
                             r[tc].parse().unwrap_or(f64::NAN),
-                            r[ec].parse().unwrap_or(f64::NAN),
+                            2.0 * beta * r[ec].parse().unwrap_or(f64::NAN),
                         )
                     })
                     .collect();
+                let t_end = pts.last().map_or(1.0, |q| q.0);
+                let pts: Vec<(f64, f64)> = pts
+                    .into_iter()
+                    .map(|(t, e)| (if t_end > 0.0 { t / t_end } else { t }, e))
+                    .collect();
                 lines.push((format!("{}: {}", p.index, p.describe(&m.axes)), pts));
-                if lines.len() == 12 {
-                    break;
-                }
             }
-            let xr =
-                range_of(lines.iter().flat_map(|l| l.1.iter().map(|q| q.0))).unwrap_or((0.0, 1.0));
             let yr = padded(
                 range_of(lines.iter().flat_map(|l| l.1.iter().map(|q| q.1))).unwrap_or((0.0, 1.0)),
             );
             let mut chart = LineChart::new(
-                "energy (scaled kernel) vs t, first 12 points (system 0)",
-                Axis::linear("t", xr.0, if xr.1 > xr.0 { xr.1 } else { xr.0 + 1.0 }),
-                Axis::linear("energy", yr.0, yr.1),
+                format!(
+                    "2βE vs time, {} of {} points (system 0)",
+                    lines.len(),
+                    m.points.len()
+                ),
+                Axis::linear("t / t_end", 0.0, 1.45),
+                Axis::linear("2β × energy (1 = one cluster)", yr.0, yr.1),
             );
-            chart.legend = plotters::prelude::SeriesLabelPosition::LowerRight;
+            chart.legend = plotters::prelude::SeriesLabelPosition::UpperRight;
             for (i, (label, pts)) in lines.into_iter().enumerate() {
                 chart
                     .series

@@ -327,6 +327,44 @@ fn set_field(root: &mut Value, path: &[String], value: Value) {
     }
 }
 
+/// The keys of the `[sweep]` table in the order they are written (maps of the parsed file
+/// are sorted by key; axes keep the file's order).
+struct KeyOrder(Vec<String>);
+
+impl<'de> Deserialize<'de> for KeyOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = KeyOrder;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a table of axes")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<KeyOrder, A::Error> {
+                let mut keys = Vec::new();
+                while let Some((k, _)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
+                    keys.push(k);
+                }
+                Ok(KeyOrder(keys))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct SweepKeys {
+    sweep: Option<KeyOrder>,
+}
+
+/// TOML: the keys of `[sweep]` with their positions in the text.
+#[derive(Deserialize)]
+struct SweepSpans {
+    sweep: Option<std::collections::BTreeMap<String, toml::Spanned<toml::Value>>>,
+}
+
 /// Drop a leading `key.path: ` from a config error message (the sweep names the axis instead).
 fn strip_key(message: &str) -> &str {
     match message.split_once(": ") {
@@ -397,9 +435,28 @@ impl Sweep {
                 o.remove("out");
             }
         }
+        let order: Vec<String> = if json {
+            serde_json::from_str::<SweepKeys>(text)
+                .ok()
+                .and_then(|k| k.sweep)
+                .map(|k| k.0)
+                .unwrap_or_default()
+        } else {
+            let mut keys: Vec<(usize, String)> = toml::from_str::<SweepSpans>(text)
+                .ok()
+                .and_then(|k| k.sweep)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (v.span().start, k))
+                .collect();
+            keys.sort();
+            keys.into_iter().map(|(_, k)| k).collect()
+        };
+        let mut entries: Vec<(&String, &Value)> = sweep.iter().collect();
+        entries.sort_by_key(|(k, _)| order.iter().position(|o| o == *k).unwrap_or(usize::MAX));
         let mut combine = Combine::Product;
         let mut axes = Vec::new();
-        for (name, v) in &sweep {
+        for (name, v) in entries {
             if name == "combine" {
                 combine = match v.as_str() {
                     Some("product") => Combine::Product,
