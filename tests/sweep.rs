@@ -296,7 +296,7 @@ fn bad_sweep_files_give_one_line_and_exit_2() {
             ("SLURM_ARRAY_TASK_ID", "1"),
             ("SLURM_ARRAY_TASK_COUNT", "3"),
         ],
-        &["--shard = 0/3", "SLURM array variables say 1/3"],
+        &["--shard = 0/3", "SLURM array variables give (1/3)"],
         &out,
     );
     refused(
@@ -567,4 +567,26 @@ fn ctrl_c_in_the_middle_then_rerun_finishes_only_what_is_missing() {
     ok(&run(&["merge", cut.to_str().unwrap()], &[]));
     assert_same_merge(&whole, &cut);
     assert_same_points(&whole, &cut);
+}
+
+#[test]
+fn the_example_sweeps_run_and_merge() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/configs");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+        if !stem.starts_with("sweep") {
+            continue;
+        }
+        let out = scratch(&stem).join("out");
+        sweep_and_merge(&p, &out);
+        let status: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("merged/merge.json")).unwrap())
+                .unwrap();
+        assert_eq!(status["complete"], serde_json::json!(true), "{stem}");
+        assert!(out.join("merged/summary.png").is_file());
+        n += 1;
+    }
+    assert!(n >= 1);
 }

@@ -613,14 +613,21 @@ fn summary_figure(
                     .collect();
                 lines.push((format!("{}: {}", p.index, p.describe(&m.axes)), pts));
             }
+            let ensembles = picked.iter().any(|&i| {
+                data[i]
+                    .series
+                    .as_ref()
+                    .is_some_and(|(h, _)| h.iter().any(|c| c == "system"))
+            });
             let yr = padded(
                 range_of(lines.iter().flat_map(|l| l.1.iter().map(|q| q.1))).unwrap_or((0.0, 1.0)),
             );
             let mut chart = LineChart::new(
                 format!(
-                    "2βE vs time, {} of {} points (system 0)",
+                    "2βE vs time, {} of {} points{}",
                     lines.len(),
-                    m.points.len()
+                    m.points.len(),
+                    if ensembles { " (system 0 of each)" } else { "" }
                 ),
                 Axis::linear("t / t_end", 0.0, 1.45),
                 Axis::linear("2β × energy (1 = one cluster)", yr.0, yr.1),

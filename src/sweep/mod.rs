@@ -810,7 +810,7 @@ impl Shard {
             (Some(f), Some(s)) if f != s => Err(Error::parameter(
                 "shard",
                 f,
-                format!("one source of shards: the SLURM array variables say {s}; drop --shard inside a job array (or unset SLURM_ARRAY_TASK_ID)"),
+                format!("the shard that the SLURM array variables give ({s}): one source of shards, so drop --shard inside a job array (or unset SLURM_ARRAY_TASK_ID)"),
             )),
             (Some(f), _) => Ok(f),
             (None, Some(s)) => Ok(s),
