@@ -36,6 +36,7 @@ pub mod run;
 pub mod special;
 pub mod spectral;
 pub mod stationary;
+pub mod sweep;
 
 pub use error::{Error, Result};
 pub use model::{Model, TimeScale, TimeUnit};

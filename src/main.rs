@@ -49,6 +49,10 @@ enum Command {
     Resume(cli::run::ResumeArgs),
     /// Write the project's figures (PNG, embedded font).
     Figures(cli::figures::FiguresArgs),
+    /// Run a parameter sweep (a run config plus a [sweep] table), whole or one shard of it.
+    Sweep(Box<cli::sweep::SweepArgs>),
+    /// Merge the points of a sweep into one table, arrays and a summary figure.
+    Merge(cli::sweep::MergeArgs),
 }
 
 /// Collapse clap's multi-line error into one line (drops blank lines, usage and the help hint).
@@ -167,6 +171,11 @@ fn main() -> ExitCode {
             execute(None, Some(&args.out), false)
         }
         Command::Figures(args) => cli::figures::run(&args),
+        Command::Sweep(args) => {
+            flags = false;
+            cli::sweep::run_sweep(&args)
+        }
+        Command::Merge(args) => cli::sweep::run_merge(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

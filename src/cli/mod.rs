@@ -9,6 +9,7 @@ pub mod linear;
 pub mod particles;
 pub mod pde;
 pub mod run;
+pub mod sweep;
 
 use attnflow::{Model, TimeUnit};
 
