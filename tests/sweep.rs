@@ -543,6 +543,12 @@ fn ctrl_c_in_the_middle_then_rerun_finishes_only_what_is_missing() {
     assert_eq!(o.status.code(), Some(130), "{err}");
     assert!(err.contains("run the same command again"), "{err}");
     assert!(!done(3), "the interrupt came too late to test anything");
+    // The point that was running stopped with a checkpoint and will resume.
+    let interrupted = (0..4).any(|p| {
+        std::fs::read_to_string(cut.join(format!("points/{p}/run.json")))
+            .is_ok_and(|t| t.contains("\"status\": \"interrupted\""))
+    });
+    assert!(interrupted, "no point was interrupted: {err}");
     let kept: Vec<(usize, Vec<u8>)> = (0..4)
         .filter(|&p| done(p))
         .map(|p| {

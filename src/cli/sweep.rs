@@ -115,7 +115,7 @@ pub fn run_sweep(args: &SweepArgs) -> Result<()> {
             points: sw.points.len(),
         };
         let script = sweep::sbatch_script(&opts).map_err(flag)?;
-        sweep::claim(&sw, &dir)?;
+        sweep::claim(&sw, &dir).map_err(flag)?;
         let logs = dir.join("logs");
         std::fs::create_dir_all(&logs).map_err(|e| Error::Output {
             path: logs.clone(),
@@ -142,7 +142,8 @@ pub fn run_sweep(args: &SweepArgs) -> Result<()> {
         },
         &ctl,
         &mut |line| eprintln!("attnflow: {line}"),
-    )?;
+    )
+    .map_err(flag)?;
     println!("{}", outcome.summary(&dir));
     if outcome.failed() > 0 {
         return Err(Error::Numerical(format!(
