@@ -1,25 +1,59 @@
-//! Right-hand-side benchmarks of the particle simulator (issue 3, item 7).
+//! Right-hand-side benchmarks of the particle simulator (issue 3, item 7; issue 10, issue 12).
 //!
-//! exact summation at N = 4096 and 16384 (d = 3), fast summation at N = 1e5 and 1e6 for d = 2
-//! and d = 3, beta = 9, USA. The numpy O(N^2) reference is scripts/numpy_reference_particles.py;
-//! run both in one session and compare medians (README.md, "Benchmarks" under the particle simulator).
+//! exact summation at N = 4096 and 16384 (d = 3 and d = 32), fast summation at N = 1e5 and 1e6
+//! for d = 2 and d = 3, beta = 9, USA. The numpy O(N^2) reference is
+//! scripts/numpy_reference_particles.py; run both in one session and compare medians (README.md,
+//! "Benchmarks" under the particle simulator).
 //!
 //! `cargo bench --bench particles` (set ATTNFLOW_BENCH_QUICK=1 for a short smoke run).
+//!
+//! Environment:
+//! - `ATTNFLOW_BENCH_CPU=1`: report the on-CPU time of one evaluation on a one-thread pool
+//!   (from `/proc/thread-self/schedstat` of the worker thread, Linux) instead of the wall time,
+//!   for machines shared with other work, where wall times mostly measure the other work.
+//! - `ATTNFLOW_BENCH_PATH=avx512|avx2|portable`: instruction set of the exact summation
+//!   (default: the widest the processor has; `ATTNFLOW_PORTABLE` forces the portable path).
 
-use attnflow::particles::{build_velocity_field, Method, TokenState};
+use attnflow::particles::{build_velocity_field, ExactField, Method, TokenState, VelocityField};
+use attnflow::spectral::simd::SimdPath;
 use attnflow::Model;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::time::Duration;
 
+/// On-CPU time of the calling thread in nanoseconds (first field of its schedstat).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("/proc/thread-self/schedstat (ATTNFLOW_BENCH_CPU needs Linux)")
+}
+
+fn exact_path() -> Option<SimdPath> {
+    let p = std::env::var("ATTNFLOW_BENCH_PATH").ok()?;
+    Some(match p.as_str() {
+        "avx512" => SimdPath::Avx512,
+        "avx2" => SimdPath::Avx2Fma,
+        "portable" => SimdPath::Portable,
+        _ => panic!("ATTNFLOW_BENCH_PATH: avx512, avx2 or portable, not {p}"),
+    })
+}
+
 fn rhs(c: &mut Criterion) {
     let beta = 9.0;
+    let cpu = std::env::var_os("ATTNFLOW_BENCH_CPU").is_some();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     let mut group = c.benchmark_group("rhs");
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(3));
-    let cases: [(&str, Method, usize, usize); 6] = [
+    let cases: [(&str, Method, usize, usize); 8] = [
         ("exact_d3", Method::Exact, 3, 4096),
         ("exact_d3", Method::Exact, 3, 16384),
+        ("exact_d32", Method::Exact, 32, 4096),
+        ("exact_d32", Method::Exact, 32, 16384),
         ("fast_d2", Method::Fast, 2, 100_000),
         ("fast_d2", Method::Fast, 2, 1_000_000),
         ("fast_d3", Method::Fast, 3, 100_000),
@@ -27,10 +61,27 @@ fn rhs(c: &mut Criterion) {
     ];
     for (name, method, dim, n) in cases {
         let x = TokenState::uniform(n, dim, 1, 0).x;
-        let field = build_velocity_field(method, dim, beta, Model::Usa, n, 1e-12).unwrap();
+        let field: Box<dyn VelocityField> = match (method, exact_path()) {
+            (Method::Exact, Some(p)) => {
+                Box::new(ExactField::new(dim, beta, Model::Usa).with_path(p))
+            }
+            _ => build_velocity_field(method, dim, beta, Model::Usa, n, 1e-12).unwrap(),
+        };
         let mut v = vec![0.0; x.len()];
         group.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
-            b.iter(|| field.evaluate(std::hint::black_box(&x), &mut v))
+            if cpu {
+                b.iter_custom(|iters| {
+                    pool.install(|| {
+                        let t0 = thread_cpu_ns();
+                        for _ in 0..iters {
+                            field.evaluate(std::hint::black_box(&x), &mut v);
+                        }
+                        Duration::from_nanos(thread_cpu_ns() - t0)
+                    })
+                })
+            } else {
+                b.iter(|| field.evaluate(std::hint::black_box(&x), &mut v))
+            }
         });
     }
     group.finish();

@@ -27,6 +27,7 @@ pub mod equiangular;
 pub mod error;
 pub mod io;
 pub mod linear;
+pub mod linear_noise;
 pub mod model;
 pub mod particles;
 pub mod pde;
@@ -34,6 +35,8 @@ pub mod plot;
 pub mod run;
 pub mod special;
 pub mod spectral;
+pub mod stationary;
+pub mod sweep;
 
 pub use error::{Error, Result};
 pub use model::{Model, TimeScale, TimeUnit};

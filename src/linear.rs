@@ -412,7 +412,7 @@ pub fn thresholds(count: usize, dim: usize) -> Vec<f64> {
 
 /// Brent's root finder (inverse quadratic interpolation + bisection) on a bracket
 /// `[a, b]` with `f(a) f(b) <= 0`, to absolute tolerance `tol` in the variable.
-fn brent(f: impl Fn(f64) -> f64, a: f64, b: f64, fa: f64, fb: f64, tol: f64) -> f64 {
+pub(crate) fn brent(f: impl Fn(f64) -> f64, a: f64, b: f64, fa: f64, fb: f64, tol: f64) -> f64 {
     let (mut a, mut b, mut fa, mut fb) = (a, b, fa, fb);
     let (mut c, mut fc) = (a, fa);
     let mut d = b - a;

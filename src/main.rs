@@ -31,6 +31,11 @@ enum Command {
     Linear(cli::linear::LinearArgs),
     /// The dominant degree l*(beta) on a grid of beta, and the thresholds where it changes.
     Dominant(cli::linear::DominantArgs),
+    /// Equiangular tokens (equal pairwise inner products): the scalar ODE of their inner
+    /// product, the time to reach a given one, and its trajectory.
+    Equiangular(cli::equiangular::EquiangularArgs),
+    /// Critical values of the noisy model: beta_*(d) and the stability threshold nu_#(beta, d).
+    Critical(cli::critical::CriticalArgs),
     /// Simulate N tokens on S^{d-1} (exact or fast summation) and record diagnostics.
     Particles(Box<cli::particles::ParticlesArgs>),
     /// Solve the mean-field continuity equation spectrally (circle, sphere, zonal).
@@ -44,6 +49,10 @@ enum Command {
     Resume(cli::run::ResumeArgs),
     /// Write the project's figures (PNG, embedded font).
     Figures(cli::figures::FiguresArgs),
+    /// Run a parameter sweep (a run config plus a [sweep] table), whole or one shard of it.
+    Sweep(Box<cli::sweep::SweepArgs>),
+    /// Merge the points of a sweep into one table, arrays and a summary figure.
+    Merge(cli::sweep::MergeArgs),
 }
 
 /// Collapse clap's multi-line error into one line (drops blank lines, usage and the help hint).
@@ -140,6 +149,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Linear(args) => cli::linear::run_linear(&args),
         Command::Dominant(args) => cli::linear::run_dominant(&args),
+        Command::Equiangular(args) => cli::equiangular::run_equiangular(&args),
+        Command::Critical(args) => cli::critical::run(&args),
         Command::Particles(args) => execute(Some(args.spec()), None, args.overwrite),
         Command::Pde(args) => execute(Some(args.spec()), None, args.overwrite),
         Command::Compare(args) => execute(Some(args.spec()), None, args.overwrite),
@@ -160,6 +171,11 @@ fn main() -> ExitCode {
             execute(None, Some(&args.out), false)
         }
         Command::Figures(args) => cli::figures::run(&args),
+        Command::Sweep(args) => {
+            flags = false;
+            cli::sweep::run_sweep(&args)
+        }
+        Command::Merge(args) => cli::sweep::run_merge(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

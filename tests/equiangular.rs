@@ -78,3 +78,47 @@ fn times_match_mpmath() {
     }
     assert!(count >= 7);
 }
+
+/// `attnflow equiangular`: the trajectory (Dormand–Prince on the ODE) ends at `rho1` at the
+/// time the quadrature reports; the time matches the mpmath fixture; bad input is one line.
+#[test]
+fn command_line_reports_time_and_trajectory() {
+    let bin = env!("CARGO_BIN_EXE_attnflow");
+    let out = std::process::Command::new(bin)
+        .args(["equiangular", "--n", "4", "--beta", "1", "--model", "sa"])
+        .args([
+            "--rho0", "0", "--rho1", "0.99", "--points", "5", "--format", "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let total = v["time_to_rho1"].as_f64().unwrap();
+    let want = time_to(0.0, 0.99, 1.0, 4, Model::Sa).unwrap();
+    assert_eq!(total, want);
+    let traj = v["trajectory"].as_array().unwrap();
+    assert_eq!(traj.len(), 5);
+    let last = traj[4].as_array().unwrap();
+    assert_eq!(last[0].as_f64().unwrap(), total);
+    let rho_end = last[1].as_f64().unwrap();
+    assert!((rho_end - 0.99).abs() < 1e-10, "rho(T) = {rho_end}");
+    assert_eq!(traj[0].as_array().unwrap()[1].as_f64().unwrap(), 0.0);
+    for bad in [
+        vec!["--n", "1", "--beta", "1"],
+        vec!["--n", "3", "--beta", "1", "--rho0", "-0.7"],
+        vec!["--n", "3", "--beta", "nan"],
+    ] {
+        let out = std::process::Command::new(bin)
+            .arg("equiangular")
+            .args(&bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}

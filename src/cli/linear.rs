@@ -2,6 +2,7 @@
 
 use super::{parse_model, parse_time, Format};
 use attnflow::linear::{self, check_degree, check_dim, MAX_DEGREE};
+use attnflow::linear_noise;
 use attnflow::run::compare::{check_beta_range, log_grid};
 use attnflow::{Error, Model, Result, TimeUnit};
 use clap::Args;
@@ -31,6 +32,10 @@ pub struct LinearArgs {
     /// Time unit of the rates: physical t, or scaled tau = e^beta t (USA; SA is unaffected).
     #[arg(long, default_value = "physical", value_parser = parse_time)]
     pub time: TimeUnit,
+    /// Diffusion coefficient nu >= 0 (noisy model, per unit of --time): adds the noisy rates
+    /// gamma_l(nu) = l(l+d-2)(nu_l - nu) and the degree thresholds nu_l; l* becomes the noisy one.
+    #[arg(long)]
+    pub nu: Option<f64>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -70,6 +75,10 @@ struct ModeRow {
     log_lambda: f64,
     rate: Option<f64>,
     log_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nu_l: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    noisy_rate: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -78,6 +87,10 @@ struct LinearReport {
     beta: f64,
     model: Model,
     time: TimeUnit,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nu: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nu_sharp: Option<f64>,
     dominant: usize,
     modes: Vec<ModeRow>,
 }
@@ -94,9 +107,14 @@ fn fmt_opt(v: Option<f64>, width: usize, sci: bool) -> String {
 pub fn run_linear(args: &LinearArgs) -> Result<()> {
     let dim = check_dim(args.dim)?;
     let beta = linear::check_beta(args.beta)?;
-    let dominant = linear::dominant_degree(beta, dim);
+    let nu = args.nu.map(linear_noise::check_nu).transpose()?;
+    let top = linear::dominant_degree(beta, dim);
+    let dominant = match nu {
+        Some(nu) => linear_noise::dominant_degree_noisy(beta, dim, nu, args.model, args.time),
+        None => top,
+    };
     let lmax = match args.lmax {
-        None => (3 * dominant + 10).min(MAX_DEGREE),
+        None => (3 * top + 10).min(MAX_DEGREE),
         Some(l) => check_degree(l)?,
     };
     let modes: Vec<ModeRow> = (0..=lmax)
@@ -108,6 +126,12 @@ pub fn run_linear(args: &LinearArgs) -> Result<()> {
                 log_lambda: linear::ln_funk_hecke_eigenvalue(l, beta, dim),
                 rate: if l == 0 { Some(0.0) } else { rate },
                 log_rate,
+                nu_l: nu
+                    .filter(|_| l > 0)
+                    .map(|_| linear_noise::degree_threshold(l, beta, dim, args.model, args.time)),
+                noisy_rate: nu.map(|nu| {
+                    linear_noise::noisy_growth_rate(l, beta, dim, nu, args.model, args.time)
+                }),
             }
         })
         .collect();
@@ -116,22 +140,27 @@ pub fn run_linear(args: &LinearArgs) -> Result<()> {
         beta,
         model: args.model,
         time: args.time,
+        nu,
+        nu_sharp: nu.map(|_| linear_noise::critical_noise(beta, dim, args.model, args.time)),
         dominant,
         modes,
     };
     let text = match args.format {
         Format::Json => serde_json::to_string(&report).expect("serialisable") + "\n",
         Format::Csv => {
-            let mut s = String::from("l,log_lambda,rate,log_rate\n");
+            let mut s = String::from("l,log_lambda,rate,log_rate");
+            s += if nu.is_some() {
+                ",nu_l,noisy_rate\n"
+            } else {
+                "\n"
+            };
             for m in &report.modes {
                 let o = |v: Option<f64>| v.map(|x| format!("{x:e}")).unwrap_or_default();
-                s += &format!(
-                    "{},{:e},{},{}\n",
-                    m.l,
-                    m.log_lambda,
-                    o(m.rate),
-                    o(m.log_rate)
-                );
+                s += &format!("{},{:e},{},{}", m.l, m.log_lambda, o(m.rate), o(m.log_rate));
+                if nu.is_some() {
+                    s += &format!(",{},{}", o(m.nu_l), o(m.noisy_rate));
+                }
+                s += "\n";
             }
             s
         }
@@ -147,19 +176,38 @@ pub fn run_linear(args: &LinearArgs) -> Result<()> {
                  # dominant degree l* = {dominant}\n",
                 args.model
             );
+            if let (Some(nu), Some(ns)) = (nu, report.nu_sharp) {
+                s += &format!(
+                    "# noise nu = {nu} (same unit as the rates): gamma_l(nu) = l(l+d-2)(nu_l - nu); \
+                     uniform state {} (nu_# = {ns:.15e})\n",
+                    if nu > ns { "stable" } else { "unstable" }
+                );
+            }
             s += &format!(
-                "{:>5}  {:>22}  {:>20}  {:>20}\n",
+                "{:>5}  {:>22}  {:>20}  {:>20}",
                 "l", "ln lambda_l", "gamma_l", "ln gamma_l"
             );
+            if nu.is_some() {
+                s += &format!("  {:>20}  {:>20}", "nu_l", "gamma_l(nu)");
+            }
+            s += "\n";
             for m in &report.modes {
                 let mark = if m.l == dominant { " <- l*" } else { "" };
                 s += &format!(
-                    "{:>5}  {:>22.14}  {}  {}{mark}\n",
+                    "{:>5}  {:>22.14}  {}  {}",
                     m.l,
                     m.log_lambda,
                     fmt_opt(m.rate, 20, true),
                     fmt_opt(m.log_rate, 20, false)
                 );
+                if nu.is_some() {
+                    s += &format!(
+                        "  {}  {}",
+                        fmt_opt(m.nu_l, 20, true),
+                        fmt_opt(m.noisy_rate, 20, true)
+                    );
+                }
+                s += &format!("{mark}\n");
             }
             s
         }

@@ -2,11 +2,14 @@
 //! defaults live in the library (`attnflow::run`); these files only map flags onto it.
 
 pub mod compare;
+pub mod equiangular;
+pub mod critical;
 pub mod figures;
 pub mod linear;
 pub mod particles;
 pub mod pde;
 pub mod run;
+pub mod sweep;
 
 use attnflow::{Model, TimeUnit};
 

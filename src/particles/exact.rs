@@ -3,32 +3,45 @@
 //!
 //! USA: `dx_i/dtau = P_{x_i}((1/N) sum_j w_ij x_j)`; SA: `dx_i/dt = P_{x_i}(sum_j w_ij x_j / sum_j w_ij)`.
 //!
-//! The weight is evaluated as `w_ij = 2^z` (see [`super::fastexp`]) with
-//! `z = b (<x_i, x_j> - 1)`, `b = beta log2(e)`, computed by multiply-adds over pre-scaled
-//! coordinates: the chain `z = x_i[d-1] s_j[d-1] + (... + (x_i[0] s_j[0] - b))` with `s_j = b x_j`
-//! (tiles and portable kernels), or four interleaved partial sums of `(b x_i[k]) x_j[k]` (the
-//! AVX2 kernel for `d > 4`). The rounding error is a few `b eps` absolute, the same order as the
-//! error of `beta (fl(<x_i, x_j>) - 1)`, so the relative error of `w_ij` is a few `beta eps`
-//! either way (the exponential itself adds at most 1.5 ulp).
+//! **Tangential form.** Every kernel works with the differences `d_ij = x_j - x_i` (exact for
+//! nearly equal tokens): it accumulates `S_i = sum_j w_ij d_ij` and `sum_j w_ij`, and the
+//! velocity is `v_i = S_i/c - <x_i, S_i/c> x_i` (`c = N` for USA, `sum_j w_ij` for SA). Since
+//! `P_{x_i} x_i = 0` this is the same field, but coincident tokens contribute exactly zero
+//! instead of `w x_i` minus its own projection: the attraction between collapsed clusters keeps
+//! its relative precision however small its weight is against the in-cluster weight `1`
+//! (accumulating `sum_j w_ij x_j` and projecting loses every contribution below about
+//! `1e-16` of it). The exponent comes from the same differences,
+//! `w_ij = 2^z`, `z = h |d_ij|^2`, `h = -beta log2(e) / 2` (see [`super::fastexp`]), which equals
+//! `beta log2(e) (<x_i, x_j> - 1)` for unit vectors, is never positive, and has a relative
+//! error of a few `eps`, so the relative error of `w_ij` is a few `|z| eps` plus 1.5 ulp.
+//!
+//! **Below the clamp.** The exponential clamps its argument at `-1000` (`2^-1000 ~ 9.3e-302`):
+//! pairs with `beta (1 - <x_i, x_j>) > 693.1` (weights below `9.3e-302`) are given the weight
+//! `9.3e-302` instead. Their direction stays right but their magnitude is overestimated; this
+//! only matters when such pairs are the only interaction between two clusters (a configuration
+//! whose merging time exceeds `e^693` in the scaled time of USA).
 //!
 //! Results are bit-for-bit independent of the number of threads: every sum runs in a fixed
 //! order that does not depend on the scheduling. Three kernels:
 //!
-//! - AVX2 + FMA, `d <= 4`: symmetric tiles of `TILE x TILE` tokens, each pair evaluated once for
+//! - SIMD, `d <= 4`: symmetric tiles of `TILE x TILE` tokens, each pair evaluated once for
 //!   both rows. Two rows at a time, the weights are computed into a buffer (software-pipelined)
 //!   and accumulated into the row and column sums in a second pass, which keeps the long
 //!   dependency chain of the exponential out of the accumulation loop. Tiles run in rounds
 //!   `J - I = 0, 1, ...` whose contributions are added in a fixed order (see `symmetric_sums`).
-//! - AVX2 + FMA, `d > 4`: each row against the tokens packed in blocks of 4 (one stream), weights
-//!   of a chunk first, then the sums eight coordinates at a time in registers.
+//! - SIMD, `d > 4`: each row against the tokens packed in blocks of one vector width (one
+//!   stream), weights of a chunk first, then the sums eight coordinates at a time in registers.
 //! - portable (no AVX2 + FMA, `ATTNFLOW_PORTABLE`, or [`ExactField::portable`]): each row against
 //!   the coordinate columns, lanes of four combined in a fixed order, then the tail.
 
 // Index loops over fixed-width lanes are written out so that they vectorise.
 #![allow(clippy::needless_range_loop)]
 
-use super::fastexp::{exp2_nonpositive, has_avx2_fma, madd};
+use super::fastexp::{exp2_nonpositive, madd};
+#[cfg(target_arch = "x86_64")]
+use super::lanes::{Avx2, Lanes};
 use super::velocity::VelocityField;
+use crate::spectral::simd::SimdPath;
 use crate::Model;
 use rayon::prelude::*;
 
@@ -46,9 +59,11 @@ pub struct ExactField {
     pub beta: f64,
     /// USA or SA.
     pub model: Model,
-    /// Use the portable code path even where AVX2 + FMA are available (for cross-checks; the
-    /// environment variable `ATTNFLOW_PORTABLE` does the same for every kernel).
-    pub portable: bool,
+    /// Instruction set of the kernels: by default [`SimdPath::detect`] (the widest the
+    /// processor has, portable when the environment variable `ATTNFLOW_PORTABLE` is set). A
+    /// path the processor lacks falls back to the next narrower one, and `ATTNFLOW_PORTABLE`
+    /// forces the portable path whatever is requested (see [`ExactField::effective_path`]).
+    pub path: SimdPath,
 }
 
 impl ExactField {
@@ -59,63 +74,82 @@ impl ExactField {
             dim,
             beta,
             model,
-            portable: false,
+            path: SimdPath::detect(),
         }
     }
 
     /// The same field evaluated by the portable code path (plain multiply-add, row by row).
     pub fn portable(self) -> Self {
-        ExactField {
-            portable: true,
-            ..self
+        self.with_path(SimdPath::Portable)
+    }
+
+    /// The same field evaluated with the instruction set `path` (for cross-checks and
+    /// benchmarks; see [`ExactField::effective_path`]).
+    pub fn with_path(self, path: SimdPath) -> Self {
+        ExactField { path, ..self }
+    }
+
+    /// The instruction set [`VelocityField::evaluate`] uses: `path` when the processor has it
+    /// (AVX-512 also needs AVX2 + FMA for the scalar tails), else the next narrower one; always
+    /// portable when `ATTNFLOW_PORTABLE` is set.
+    pub fn effective_path(&self) -> SimdPath {
+        let simd = SimdPath::detect() != SimdPath::Portable;
+        let avx2 = simd && SimdPath::Avx2Fma.is_available();
+        match self.path {
+            SimdPath::Avx512 | SimdPath::Avx2Fma if avx2 => SimdPath::Avx2Fma,
+            _ => SimdPath::Portable,
         }
     }
 }
 
-/// Coordinates transposed to `d` columns of length `N`, plain and scaled by `b = beta log2(e)`.
+/// Coordinates transposed to `d` columns of length `N`, and `h = -beta log2(e) / 2`.
 struct Columns {
     plain: Vec<Vec<f64>>,
-    scaled: Vec<Vec<f64>>,
-    b: f64,
+    hb: f64,
 }
 
 impl Columns {
     fn new(x: &[f64], dim: usize, beta: f64) -> Self {
         let n = x.len() / dim;
-        let b = beta * std::f64::consts::LOG2_E;
         let mut plain = vec![vec![0.0; n]; dim];
         for (i, row) in x.chunks_exact(dim).enumerate() {
             for k in 0..dim {
                 plain[k][i] = row[k];
             }
         }
-        let scaled = plain
-            .iter()
-            .map(|c| c.iter().map(|&v| b * v).collect())
-            .collect();
-        Columns { plain, scaled, b }
+        Columns {
+            plain,
+            hb: half_exponent_scale(beta),
+        }
     }
 }
 
-/// Whether exponents `z = b (<x_i, x_j> - 1) >= -2b` (up to rounding) can fall below the clamp
-/// of the exponential, i.e. whether the SIMD kernels need their clamped variant.
-fn needs_clamp(b: f64) -> bool {
-    2.0 * b + 1.0 >= -super::fastexp::CLAMP
+/// `h = -b / 2 = -beta log2(e) / 2`: the exponent is `z = h |x_j - x_i|^2`.
+fn half_exponent_scale(beta: f64) -> f64 {
+    -0.5 * (beta * std::f64::consts::LOG2_E)
 }
 
-/// `z = b (<x_i, x_j> - 1)` as the multiply-add chain of the module documentation, from the row
-/// `xi` and the scaled column entries `s(k) = b x_j[k]`.
+/// Whether exponents `z = h |d_ij|^2 >= -2b` (up to rounding) can fall below the clamp of the
+/// exponential, i.e. whether the SIMD kernels need their clamped variant.
+fn needs_clamp(hb: f64) -> bool {
+    -4.0 * hb + 1.0 >= -super::fastexp::CLAMP
+}
+
+/// `z = h |x_j - x_i|^2` with `d_k = x_j[k] - x_i[k]`: `q = d_0 d_0`, then `q = d_k d_k + q`
+/// (multiply-adds), `z = q h`; `x_j` given by its coordinates `xj(k)`.
 #[inline(always)]
-fn exponent<const FMA: bool>(xi: &[f64], s: impl Fn(usize) -> f64, b: f64) -> f64 {
-    let mut z = madd::<FMA>(xi[0], s(0), -b);
+fn exponent<const FMA: bool>(xi: &[f64], xj: impl Fn(usize) -> f64, hb: f64) -> f64 {
+    let d0 = xj(0) - xi[0];
+    let mut q = d0 * d0;
     for k in 1..xi.len() {
-        z = madd::<FMA>(xi[k], s(k), z);
+        let d = xj(k) - xi[k];
+        q = madd::<FMA>(d, d, q);
     }
-    z
+    q * hb
 }
 
-/// Sum over `j` of `w_ij x_j` (into `acc`) and of `w_ij` (returned), for token `xi` (`D`
-/// coordinates known at compile time).
+/// Sum over `j` of `w_ij (x_j - x_i)` (into `acc`) and of `w_ij` (returned), for token `xi`
+/// (`D` coordinates known at compile time).
 #[inline(always)]
 fn row_sums_fixed<const D: usize, const FMA: bool>(
     xi: &[f64],
@@ -127,23 +161,31 @@ fn row_sums_fixed<const D: usize, const FMA: bool>(
     let mut xs = [0.0; D];
     xs.copy_from_slice(&xi[..D]);
     let mut cs: [&[f64]; D] = [&[]; D];
-    let mut ss: [&[f64]; D] = [&[]; D];
     for k in 0..D {
         cs[k] = &cols.plain[k][..n];
-        ss[k] = &cols.scaled[k][..n];
     }
     let mut lane_acc = [[0.0f64; LANES]; D];
     let mut lane_w = [0.0f64; LANES];
     for b in 0..blocks {
         let j0 = b * LANES;
-        let mut w = [0.0f64; LANES];
-        for l in 0..LANES {
-            w[l] = exp2_nonpositive::<FMA>(exponent::<FMA>(&xs, |k| ss[k][j0 + l], cols.b));
-        }
+        let mut dd = [[0.0f64; LANES]; D];
         for k in 0..D {
             let c: &[f64; LANES] = cs[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
-                lane_acc[k][l] = madd::<FMA>(w[l], c[l], lane_acc[k][l]);
+                dd[k][l] = c[l] - xs[k];
+            }
+        }
+        let mut w = [0.0f64; LANES];
+        for l in 0..LANES {
+            let mut q = dd[0][l] * dd[0][l];
+            for k in 1..D {
+                q = madd::<FMA>(dd[k][l], dd[k][l], q);
+            }
+            w[l] = exp2_nonpositive::<FMA>(q * cols.hb);
+        }
+        for k in 0..D {
+            for l in 0..LANES {
+                lane_acc[k][l] = madd::<FMA>(w[l], dd[k][l], lane_acc[k][l]);
             }
         }
         for l in 0..LANES {
@@ -153,9 +195,9 @@ fn row_sums_fixed<const D: usize, const FMA: bool>(
     let mut tail_acc = [0.0f64; D];
     let mut tail_w = 0.0;
     for j in blocks * LANES..n {
-        let w = exp2_nonpositive::<FMA>(exponent::<FMA>(&xs, |k| ss[k][j], cols.b));
+        let w = exp2_nonpositive::<FMA>(exponent::<FMA>(&xs, |k| cs[k][j], cols.hb));
         for k in 0..D {
-            tail_acc[k] = madd::<FMA>(w, cs[k][j], tail_acc[k]);
+            tail_acc[k] = madd::<FMA>(w, cs[k][j] - xs[k], tail_acc[k]);
         }
         tail_w += w;
     }
@@ -183,18 +225,24 @@ fn row_sums_dyn<const FMA: bool>(xi: &[f64], cols: &Columns, acc: &mut [f64]) ->
     let mut lane_w = [0.0f64; LANES];
     for b in 0..blocks {
         let j0 = b * LANES;
-        let mut z = [-cols.b; LANES];
-        for k in 0..d {
-            let s: &[f64; LANES] = cols.scaled[k][j0..j0 + LANES].try_into().unwrap();
+        let mut q = [0.0f64; LANES];
+        let c: &[f64; LANES] = cols.plain[0][j0..j0 + LANES].try_into().unwrap();
+        for l in 0..LANES {
+            let dl = c[l] - xi[0];
+            q[l] = dl * dl;
+        }
+        for k in 1..d {
+            let c: &[f64; LANES] = cols.plain[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
-                z[l] = madd::<FMA>(xi[k], s[l], z[l]);
+                let dl = c[l] - xi[k];
+                q[l] = madd::<FMA>(dl, dl, q[l]);
             }
         }
-        let w = z.map(exp2_nonpositive::<FMA>);
+        let w = q.map(|q| exp2_nonpositive::<FMA>(q * cols.hb));
         for k in 0..d {
             let c: &[f64; LANES] = cols.plain[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
-                lane_acc[k][l] = madd::<FMA>(w[l], c[l], lane_acc[k][l]);
+                lane_acc[k][l] = madd::<FMA>(w[l], c[l] - xi[k], lane_acc[k][l]);
             }
         }
         for l in 0..LANES {
@@ -204,9 +252,9 @@ fn row_sums_dyn<const FMA: bool>(xi: &[f64], cols: &Columns, acc: &mut [f64]) ->
     let mut tail_acc = vec![0.0f64; d];
     let mut tail_w = 0.0;
     for j in blocks * LANES..n {
-        let w = exp2_nonpositive::<FMA>(exponent::<FMA>(xi, |k| cols.scaled[k][j], cols.b));
+        let w = exp2_nonpositive::<FMA>(exponent::<FMA>(xi, |k| cols.plain[k][j], cols.hb));
         for k in 0..d {
-            tail_acc[k] = madd::<FMA>(w, cols.plain[k][j], tail_acc[k]);
+            tail_acc[k] = madd::<FMA>(w, cols.plain[k][j] - xi[k], tail_acc[k]);
         }
         tail_w += w;
     }
@@ -236,120 +284,112 @@ fn select_row_kernel(dim: usize) -> RowSums {
     }
 }
 
-/// `((v0 + v1) + v2) + v3`, the fixed order in which the lanes of a vector accumulator are
-/// combined.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn lane_sum(v: std::arch::x86_64::__m256d) -> f64 {
-    let mut lanes = [0.0f64; 4];
-    // SAFETY: `lanes` holds 4 f64.
-    unsafe { std::arch::x86_64::_mm256_storeu_pd(lanes.as_mut_ptr(), v) };
-    ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3]
-}
-
-/// Tokens in blocks of 4 for the AVX2 row kernel of any `d`: block `q` holds, for each
-/// coordinate `k`, the 4 values `x_{4q..4q+4}[k]` contiguously (`4 d` values per block), so the
-/// kernel streams one array; the last `N mod 4` tokens are read from the rows.
+/// Tokens in blocks of `W` (the lane count) for the SIMD row kernel of any `d`: block `q`
+/// holds, for each coordinate `k`, the `W` values `x_{Wq..Wq+W}[k]` contiguously (`W d` values
+/// per block), so the kernel streams one array; the last `N mod W` tokens are read from the
+/// rows.
 #[cfg(target_arch = "x86_64")]
 struct Packed<'a> {
     x: &'a [f64],
     dim: usize,
+    width: usize,
     blocks: Vec<f64>,
-    b: f64,
+    hb: f64,
 }
 
 #[cfg(target_arch = "x86_64")]
 impl<'a> Packed<'a> {
-    fn new(x: &'a [f64], dim: usize, beta: f64) -> Self {
-        let nblocks = x.len() / dim / 4;
-        let mut blocks = vec![0.0; nblocks * 4 * dim];
-        for (q, blk) in blocks.chunks_exact_mut(4 * dim).enumerate() {
-            for l in 0..4 {
-                let row = &x[(4 * q + l) * dim..(4 * q + l + 1) * dim];
+    fn new(x: &'a [f64], dim: usize, beta: f64, width: usize) -> Self {
+        let nblocks = x.len() / dim / width;
+        let mut blocks = vec![0.0; nblocks * width * dim];
+        for (q, blk) in blocks.chunks_exact_mut(width * dim).enumerate() {
+            for l in 0..width {
+                let row = &x[(width * q + l) * dim..(width * q + l + 1) * dim];
                 for k in 0..dim {
-                    blk[4 * k + l] = row[k];
+                    blk[width * k + l] = row[k];
                 }
             }
         }
         Packed {
             x,
             dim,
+            width,
             blocks,
-            b: beta * std::f64::consts::LOG2_E,
+            hb: half_exponent_scale(beta),
         }
     }
 }
 
-/// At most this many blocks of 4 tokens per chunk of the packed row kernel (weights buffered
-/// per chunk), and at most `CHUNK_BYTES` of token data per chunk when `d <= 512` (so that pass 2
-/// re-reads the chunk from the L1 cache; always at least one block).
+/// At most this many blocks of tokens per chunk of the packed row kernel (weights buffered
+/// per chunk), and at most `CHUNK_BYTES` of token data per chunk when `d` is small enough
+/// (so that pass 2 re-reads the chunk from the L1 cache; always at least one block).
 #[cfg(target_arch = "x86_64")]
 const CHUNK_BLOCKS: usize = 64;
 #[cfg(target_arch = "x86_64")]
 const CHUNK_BYTES: usize = 16 * 1024;
 
-/// `a[kk] += w[q] x_{4q..4q+4}[k0 + kk]` for `kk < KN` over the blocks `q` of a chunk, with the
-/// `KN` accumulators in registers.
+/// `a[kk] += w[q] (x_{Wq..Wq+W}[k0 + kk] - x_i[k0 + kk])` for `kk < KN` over the blocks `q` of
+/// a chunk, with the `KN` accumulators in registers (`xv[k]`: `x_i[k]` in every lane).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn accumulate_packed<const KN: usize>(
-    w: &[std::arch::x86_64::__m256d],
+#[inline(always)]
+fn accumulate_packed<L: Lanes, const KN: usize>(
+    w: &[L],
     blocks: &[f64],
     dim: usize,
     k0: usize,
-    acc: &mut [std::arch::x86_64::__m256d],
+    xv: &[L],
+    acc: &mut [L],
 ) {
-    use std::arch::x86_64::*;
-    assert!(blocks.len() >= w.len() * 4 * dim && k0 + KN <= dim && acc.len() >= k0 + KN);
-    let mut a: [__m256d; KN] = std::array::from_fn(|kk| acc[k0 + kk]);
+    assert!(
+        blocks.len() >= w.len() * L::W * dim
+            && k0 + KN <= dim
+            && acc.len() >= k0 + KN
+            && xv.len() >= k0 + KN
+    );
+    let xk: [L; KN] = std::array::from_fn(|kk| xv[k0 + kk]);
+    let mut a: [L; KN] = std::array::from_fn(|kk| acc[k0 + kk]);
     for (q, &wq) in w.iter().enumerate() {
-        let base = q * 4 * dim + 4 * k0;
+        let base = q * L::W * dim + L::W * k0;
         for kk in 0..KN {
-            // SAFETY: base + 4 kk + 4 <= (q + 1) 4 dim <= blocks.len() (asserted above).
-            let c = unsafe { _mm256_loadu_pd(blocks.as_ptr().add(base + 4 * kk)) };
-            a[kk] = _mm256_fmadd_pd(wq, c, a[kk]);
+            // SAFETY: base + W kk + W <= (q + 1) W dim <= blocks.len() (asserted above).
+            let c = unsafe { L::load(blocks.as_ptr().add(base + L::W * kk)) };
+            a[kk] = wq.mul_add(c.sub(xk[kk]), a[kk]);
         }
     }
     acc[k0..k0 + KN].copy_from_slice(&a);
 }
 
-/// AVX2 + FMA row kernel for any `d` (used for `d > 4`) on [`Packed`] tokens: per chunk of
-/// blocks (see `CHUNK_BLOCKS`), pass 1 forms `z` (four interleaved partial sums over the coordinates
-/// of the scaled row `b x_i`) and the weights, pass 2 accumulates `w_ij x_j` eight coordinates at
-/// a time with the accumulators in registers. Sums over `j` in block order, then the tail.
+/// SIMD row kernel for any `d` (used for `d > 4`) on [`Packed`] tokens: per chunk of blocks
+/// (see `CHUNK_BLOCKS`), pass 1 forms `q = |x_j - x_i|^2` (four interleaved partial sums over
+/// the coordinates), `z = h q` and the weights, pass 2 accumulates `w_ij (x_j - x_i)` eight
+/// coordinates at a time with the accumulators in registers. Sums over `j` in block order,
+/// then the tail. Only called inside functions compiled with the features of `L`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn row_sums_packed_avx2<const CLAMPED: bool>(xi: &[f64], p: &Packed, out: &mut [f64]) -> f64 {
-    use super::fastexp::exp2_avx2;
-    use std::arch::x86_64::*;
+#[inline(always)]
+fn row_sums_packed<L: Lanes, const CLAMPED: bool>(xi: &[f64], p: &Packed, out: &mut [f64]) -> f64 {
     let d = p.dim;
+    let wd = L::W;
     let n = p.x.len() / d;
-    let nblocks = n / 4;
-    assert!(xi.len() == d && out.len() == d && p.blocks.len() == nblocks * 4 * d);
-    let bx: Vec<f64> = xi.iter().map(|&v| p.b * v).collect();
-    let bxv: Vec<__m256d> = bx.iter().map(|&v| _mm256_set1_pd(v)).collect();
-    let nb = _mm256_set1_pd(-p.b);
-    let zero = _mm256_setzero_pd();
+    let nblocks = n / wd;
+    assert!(xi.len() == d && out.len() == d && p.width == wd && p.blocks.len() == nblocks * wd * d);
+    let xv: Vec<L> = xi.iter().map(|&v| L::splat(v)).collect();
+    let hb = L::splat(p.hb);
+    let zero = L::zero();
     let mut acc = vec![zero; d];
     let mut aw = zero;
     let mut wbuf = [zero; CHUNK_BLOCKS];
-    let chunk_blocks = (CHUNK_BYTES / (32 * d)).clamp(1, CHUNK_BLOCKS);
+    let chunk_blocks = (CHUNK_BYTES / (8 * wd * d)).clamp(1, CHUNK_BLOCKS);
     for c0 in (0..nblocks).step_by(chunk_blocks) {
         let c1 = (c0 + chunk_blocks).min(nblocks);
-        let chunk = &p.blocks[c0 * 4 * d..c1 * 4 * d];
-        for (q, blk) in chunk.chunks_exact(4 * d).enumerate() {
+        let chunk = &p.blocks[c0 * wd * d..c1 * wd * d];
+        for (q, blk) in chunk.chunks_exact(wd * d).enumerate() {
             // Partial sum r takes the coordinates k = r mod 4 (registers, not an indexed array).
-            // SAFETY (loads): 4 k + 4 <= 4 d = blk.len().
-            let term = |k: usize, z| {
-                _mm256_fmadd_pd(
-                    bxv[k],
-                    unsafe { _mm256_loadu_pd(blk.as_ptr().add(4 * k)) },
-                    z,
-                )
+            let term = |k: usize, z: L| {
+                // SAFETY: W k + W <= W d = blk.len().
+                let dk = unsafe { L::load(blk.as_ptr().add(wd * k)) }.sub(xv[k]);
+                dk.mul_add(dk, z)
             };
-            let (mut z0, mut z1, mut z2, mut z3) = (nb, zero, zero, zero);
+            let (mut z0, mut z1, mut z2, mut z3) = (zero, zero, zero, zero);
             let mut k = 0;
             while k + 4 <= d {
                 z0 = term(k, z0);
@@ -367,48 +407,56 @@ fn row_sums_packed_avx2<const CLAMPED: bool>(xi: &[f64], p: &Packed, out: &mut [
             if k + 2 < d {
                 z2 = term(k + 2, z2);
             }
-            let z = _mm256_add_pd(_mm256_add_pd(z0, z1), _mm256_add_pd(z2, z3));
-            let w = exp2_avx2::<CLAMPED>(z);
+            let z = z0.add(z1).add(z2.add(z3)).mul(hb);
+            let w = z.exp2::<CLAMPED>();
             wbuf[q] = w;
-            aw = _mm256_add_pd(aw, w);
+            aw = aw.add(w);
         }
         let w = &wbuf[..c1 - c0];
         let mut k0 = 0;
         while k0 + 8 <= d {
-            accumulate_packed::<8>(w, chunk, d, k0, &mut acc);
+            accumulate_packed::<L, 8>(w, chunk, d, k0, &xv, &mut acc);
             k0 += 8;
         }
         match d - k0 {
-            1 => accumulate_packed::<1>(w, chunk, d, k0, &mut acc),
-            2 => accumulate_packed::<2>(w, chunk, d, k0, &mut acc),
-            3 => accumulate_packed::<3>(w, chunk, d, k0, &mut acc),
-            4 => accumulate_packed::<4>(w, chunk, d, k0, &mut acc),
-            5 => accumulate_packed::<5>(w, chunk, d, k0, &mut acc),
-            6 => accumulate_packed::<6>(w, chunk, d, k0, &mut acc),
-            7 => accumulate_packed::<7>(w, chunk, d, k0, &mut acc),
+            1 => accumulate_packed::<L, 1>(w, chunk, d, k0, &xv, &mut acc),
+            2 => accumulate_packed::<L, 2>(w, chunk, d, k0, &xv, &mut acc),
+            3 => accumulate_packed::<L, 3>(w, chunk, d, k0, &xv, &mut acc),
+            4 => accumulate_packed::<L, 4>(w, chunk, d, k0, &xv, &mut acc),
+            5 => accumulate_packed::<L, 5>(w, chunk, d, k0, &xv, &mut acc),
+            6 => accumulate_packed::<L, 6>(w, chunk, d, k0, &xv, &mut acc),
+            7 => accumulate_packed::<L, 7>(w, chunk, d, k0, &xv, &mut acc),
             _ => {}
         }
     }
     for k in 0..d {
-        out[k] = lane_sum(acc[k]);
+        out[k] = acc[k].sum();
     }
-    let mut sw = lane_sum(aw);
-    for xj in p.x.chunks_exact(d).skip(4 * nblocks) {
-        let w = exp2_nonpositive::<true>(exponent::<true>(&bx, |k| xj[k], p.b));
+    let mut sw = aw.sum();
+    for xj in p.x.chunks_exact(d).skip(wd * nblocks) {
+        let w = exp2_nonpositive::<true>(exponent::<true>(xi, |k| xj[k], p.hb));
         for k in 0..d {
-            out[k] = madd::<true>(w, xj[k], out[k]);
+            out[k] = madd::<true>(w, xj[k] - xi[k], out[k]);
         }
         sw += w;
     }
     sw
 }
 
-/// Per-row sums `[sum_j w_ij x_j (d values), sum_j w_ij]` by the packed AVX2 row kernel.
+/// [`row_sums_packed`] with AVX2 + FMA (4 lanes).
 #[cfg(target_arch = "x86_64")]
-fn packed_sums(x: &[f64], dim: usize, beta: f64) -> Vec<f64> {
-    assert!(has_avx2_fma());
-    let p = Packed::new(x, dim, beta);
-    let clamped = needs_clamp(p.b);
+#[target_feature(enable = "avx2,fma")]
+fn row_sums_packed_avx2<const CLAMPED: bool>(xi: &[f64], p: &Packed, out: &mut [f64]) -> f64 {
+    row_sums_packed::<Avx2, CLAMPED>(xi, p, out)
+}
+
+/// Per-row sums `[sum_j w_ij (x_j - x_i) (d values), sum_j w_ij]` by the packed SIMD row
+/// kernel.
+#[cfg(target_arch = "x86_64")]
+fn packed_sums(x: &[f64], dim: usize, beta: f64, path: SimdPath) -> Vec<f64> {
+    assert!(path == SimdPath::Avx2Fma && path.is_available());
+    let p = Packed::new(x, dim, beta, Avx2::W);
+    let clamped = needs_clamp(p.hb);
     // SAFETY: AVX2 + FMA detected (asserted above).
     sums_by_row(x, dim, |xi, acc| unsafe {
         if clamped {
@@ -423,19 +471,19 @@ fn packed_sums(x: &[f64], dim: usize, beta: f64) -> Vec<f64> {
 #[cfg(target_arch = "x86_64")]
 struct TileCols<'a, const D: usize> {
     plain: [&'a [f64]; D],
-    scaled: [&'a [f64]; D],
-    b: f64,
+    hb: f64,
 }
 
 /// End of one tile row: add the lane sums of the vector accumulators `a` (coordinates) and `aw`
 /// (weights) to `out`, then the scalar tail `j = padded..nj` of the columns (and, when `SYM`,
-/// its contributions to the column tail sums `coltail`), in a fixed order.
+/// its contributions `w_ij (x_j - x_i)` (negated column sums) and `w_ij` to the column tail
+/// sums `coltail`), in a fixed order. Only called inside functions compiled with FMA.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn finish_tile_row<const D: usize, const SYM: bool>(
+#[inline(always)]
+fn finish_tile_row<L: Lanes, const D: usize, const SYM: bool>(
     xi: &[f64],
-    a: [std::arch::x86_64::__m256d; D],
-    aw: std::arch::x86_64::__m256d,
+    a: [L; D],
+    aw: L,
     cols: &TileCols<D>,
     padded: usize,
     out: &mut [f64],
@@ -443,20 +491,20 @@ fn finish_tile_row<const D: usize, const SYM: bool>(
 ) {
     let nj = cols.plain[0].len();
     for k in 0..D {
-        out[k] += lane_sum(a[k]);
+        out[k] += a[k].sum();
     }
-    let mut sw = lane_sum(aw);
+    let mut sw = aw.sum();
     let mut tail = [0.0f64; D];
     for j in padded..nj {
-        let w = exp2_nonpositive::<true>(exponent::<true>(xi, |k| cols.scaled[k][j], cols.b));
+        let w = exp2_nonpositive::<true>(exponent::<true>(xi, |k| cols.plain[k][j], cols.hb));
         for k in 0..D {
-            tail[k] = madd::<true>(w, cols.plain[k][j], tail[k]);
+            tail[k] = madd::<true>(w, cols.plain[k][j] - xi[k], tail[k]);
         }
         sw += w;
         if SYM {
             let t = &mut coltail[(j - padded) * (D + 1)..(j - padded + 1) * (D + 1)];
             for k in 0..D {
-                t[k] = madd::<true>(w, xi[k], t[k]);
+                t[k] = madd::<true>(w, cols.plain[k][j] - xi[k], t[k]);
             }
             t[D] += w;
         }
@@ -468,14 +516,15 @@ fn finish_tile_row<const D: usize, const SYM: bool>(
 }
 
 /// `R` consecutive rows `x` (`R x D`) of a tile against its columns: pass 1 writes the weights
-/// `w_rj` (lanes of 4, `j < padded`) into `wbuf[r * TILE + j]`; pass 2 adds `sum_j w_rj x_j` and
-/// `sum_j w_rj` to `out` (`R x (D + 1)`) and, when `SYM`, `w_rj x_r` and `w_rj` to the column
-/// sums `colacc[k * padded + j]`, row `r` after row `r - 1`.
+/// `w_rj` (lanes of `W`, `j < padded`) into `wbuf[r * TILE + j]`; pass 2 adds
+/// `sum_j w_rj (x_j - x_r)` and `sum_j w_rj` to `out` (`R x (D + 1)`) and, when `SYM`,
+/// `w_rj (x_j - x_r)` (the negated column contribution `w_rj (x_r - x_j)`) and `w_rj` to the
+/// column sums `colacc[k * padded + j]`, row `r` after row `r - 1`. Only called inside
+/// functions compiled with the features of `L` and FMA.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[inline]
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn tile_rows<const D: usize, const R: usize, const SYM: bool, const CLAMPED: bool>(
+fn tile_rows<L: Lanes, const D: usize, const R: usize, const SYM: bool, const CLAMPED: bool>(
     x: &[f64],
     cols: &TileCols<D>,
     padded: usize,
@@ -484,82 +533,92 @@ fn tile_rows<const D: usize, const R: usize, const SYM: bool, const CLAMPED: boo
     coltail: &mut [f64],
     out: &mut [f64],
 ) {
-    use super::fastexp::exp2_avx2;
-    use std::arch::x86_64::*;
     const { assert!(R <= 2 && D <= 4) };
     let nj = cols.plain[0].len();
-    assert!(padded <= nj && nj <= TILE && x.len() == R * D && out.len() == R * (D + 1));
+    assert!(
+        padded <= nj
+            && padded % L::W == 0
+            && nj <= TILE
+            && x.len() == R * D
+            && out.len() == R * (D + 1)
+    );
     for k in 0..D {
-        assert!(cols.plain[k].len() == nj && cols.scaled[k].len() == nj);
+        assert!(cols.plain[k].len() == nj);
     }
-    let blocks = padded / 4;
-    let xs: [[__m256d; D]; R] =
-        std::array::from_fn(|r| std::array::from_fn(|k| _mm256_set1_pd(x[r * D + k])));
-    let nb = _mm256_set1_pd(-cols.b);
-    let sp: [*const f64; D] = std::array::from_fn(|k| cols.scaled[k].as_ptr());
+    let blocks = padded / L::W;
+    let xs: [[L; D]; R] = std::array::from_fn(|r| std::array::from_fn(|k| L::splat(x[r * D + k])));
+    let hb = L::splat(cols.hb);
     let cp: [*const f64; D] = std::array::from_fn(|k| cols.plain[k].as_ptr());
     let wp = wbuf.as_mut_ptr();
     let ap = colacc.as_mut_ptr();
-    // SAFETY (both passes): j + 4 <= padded <= nj, the length of every column (asserted above);
+    // SAFETY (both passes): j + W <= padded <= nj, the length of every column (asserted above);
     // wbuf holds 2 * TILE >= R * TILE values and colacc 5 * TILE >= (D + 1) * padded.
     // Software pipelining: the exponents of block b + 1 are formed while the exponentials of
     // block b are evaluated, so the long dependency chain of the exponential waits less in the
-    // scheduler (about 1.2x faster than forming and using them in the same iteration).
-    let exponents = |j: usize| -> [__m256d; R] {
-        // SAFETY: see above (j + 4 <= padded).
-        let s: [__m256d; D] = std::array::from_fn(|k| unsafe { _mm256_loadu_pd(sp[k].add(j)) });
+    // scheduler.
+    let exponents = |j: usize| -> [L; R] {
+        // SAFETY: see above (j + W <= padded).
+        let c: [L; D] = std::array::from_fn(|k| unsafe { L::load(cp[k].add(j)) });
         std::array::from_fn(|r| {
-            let mut z = _mm256_fmadd_pd(xs[r][0], s[0], nb);
+            let d0 = c[0].sub(xs[r][0]);
+            let mut q = d0.mul(d0);
             for k in 1..D {
-                z = _mm256_fmadd_pd(xs[r][k], s[k], z);
+                let dk = c[k].sub(xs[r][k]);
+                q = dk.mul_add(dk, q);
             }
-            z
+            q.mul(hb)
         })
     };
     if blocks > 0 {
         let mut z = exponents(0);
         for b in 0..blocks {
-            let j = 4 * b;
-            let next = if b + 1 < blocks { exponents(j + 4) } else { z };
+            let j = L::W * b;
+            let next = if b + 1 < blocks {
+                exponents(j + L::W)
+            } else {
+                z
+            };
             for r in 0..R {
-                unsafe { _mm256_storeu_pd(wp.add(r * TILE + j), exp2_avx2::<CLAMPED>(z[r])) };
+                unsafe { z[r].exp2::<CLAMPED>().store(wp.add(r * TILE + j)) };
             }
             z = next;
         }
     }
-    let mut a = [[_mm256_setzero_pd(); D]; R];
-    let mut aw = [_mm256_setzero_pd(); R];
+    let mut a = [[L::zero(); D]; R];
+    let mut aw = [L::zero(); R];
     for b in 0..blocks {
-        let j = 4 * b;
+        let j = L::W * b;
         unsafe {
-            let c: [__m256d; D] = std::array::from_fn(|k| _mm256_loadu_pd(cp[k].add(j)));
-            let w: [__m256d; R] = std::array::from_fn(|r| _mm256_loadu_pd(wp.add(r * TILE + j)));
+            let c: [L; D] = std::array::from_fn(|k| L::load(cp[k].add(j)));
+            let w: [L; R] = std::array::from_fn(|r| L::load(wp.add(r * TILE + j)));
+            let dd: [[L; D]; R] =
+                std::array::from_fn(|r| std::array::from_fn(|k| c[k].sub(xs[r][k])));
             for r in 0..R {
                 for k in 0..D {
-                    a[r][k] = _mm256_fmadd_pd(w[r], c[k], a[r][k]);
+                    a[r][k] = w[r].mul_add(dd[r][k], a[r][k]);
                 }
-                aw[r] = _mm256_add_pd(aw[r], w[r]);
+                aw[r] = aw[r].add(w[r]);
             }
             if SYM {
                 for k in 0..D {
                     let slot = ap.add(k * padded + j);
-                    let mut cur = _mm256_loadu_pd(slot);
+                    let mut cur = L::load(slot);
                     for r in 0..R {
-                        cur = _mm256_fmadd_pd(w[r], xs[r][k], cur);
+                        cur = w[r].mul_add(dd[r][k], cur);
                     }
-                    _mm256_storeu_pd(slot, cur);
+                    cur.store(slot);
                 }
                 let slot = ap.add(D * padded + j);
-                let mut cur = _mm256_loadu_pd(slot);
+                let mut cur = L::load(slot);
                 for r in 0..R {
-                    cur = _mm256_add_pd(cur, w[r]);
+                    cur = cur.add(w[r]);
                 }
-                _mm256_storeu_pd(slot, cur);
+                cur.store(slot);
             }
         }
     }
     for r in 0..R {
-        finish_tile_row::<D, SYM>(
+        finish_tile_row::<L, D, SYM>(
             &x[r * D..(r + 1) * D],
             a[r],
             aw[r],
@@ -571,28 +630,29 @@ fn tile_rows<const D: usize, const R: usize, const SYM: bool, const CLAMPED: boo
     }
 }
 
-/// AVX2 + FMA tile kernel: for tokens `i` of block `I` (rows `x`, `D` values each) and `j` of
-/// block `J` (`cols`), adds `sum_j w_ij x_j` and `sum_j w_ij` to `row_out[i]` (`D + 1` values)
-/// and, when `SYM`, `sum_i w_ij x_i` and `sum_i w_ij` to `col_out[j]`, each in a fixed order
-/// (lanes of 4 over `j` for the rows, `i` in order for the columns).
+/// Tile kernel: for tokens `i` of block `I` (rows `x`, `D` values each) and `j` of block `J`
+/// (`cols`), adds `sum_j w_ij (x_j - x_i)` and `sum_j w_ij` to `row_out[i]` (`D + 1` values)
+/// and, when `SYM`, `sum_i w_ij (x_i - x_j)` and `sum_i w_ij` to `col_out[j]`, each in a fixed
+/// order (lanes of `W` over `j` for the rows, `i` in order for the columns). Only called
+/// inside functions compiled with the features of `L` and FMA.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn tile_sums_avx2<const D: usize, const SYM: bool, const CLAMPED: bool>(
+#[inline(always)]
+fn tile_sums_lanes<L: Lanes, const D: usize, const SYM: bool, const CLAMPED: bool>(
     x: &[f64],
     cols: &TileCols<D>,
     row_out: &mut [f64],
     col_out: &mut [f64],
 ) {
     let nj = cols.plain[0].len();
-    let padded = nj / 4 * 4;
+    let padded = nj / L::W * L::W;
     let mut wbuf = [0.0f64; 2 * TILE];
     let mut colacc = [0.0f64; 5 * TILE];
-    let mut coltail = [0.0f64; 5 * 3];
+    let mut coltail = [0.0f64; 5 * 8];
     let nrows = x.len() / D;
     let w = D + 1;
     let mut r = 0;
     while r + 2 <= nrows {
-        tile_rows::<D, 2, SYM, CLAMPED>(
+        tile_rows::<L, D, 2, SYM, CLAMPED>(
             &x[r * D..(r + 2) * D],
             cols,
             padded,
@@ -604,7 +664,7 @@ fn tile_sums_avx2<const D: usize, const SYM: bool, const CLAMPED: bool>(
         r += 2;
     }
     if r < nrows {
-        tile_rows::<D, 1, SYM, CLAMPED>(
+        tile_rows::<L, D, 1, SYM, CLAMPED>(
             &x[r * D..(r + 1) * D],
             cols,
             padded,
@@ -615,17 +675,32 @@ fn tile_sums_avx2<const D: usize, const SYM: bool, const CLAMPED: bool>(
         );
     }
     if SYM {
+        // The coordinate sums were accumulated negated (w (x_j - x_i)); negation is exact.
         for j in 0..padded {
-            for k in 0..w {
-                col_out[j * w + k] += colacc[k * padded + j];
+            for k in 0..D {
+                col_out[j * w + k] -= colacc[k * padded + j];
             }
+            col_out[j * w + D] += colacc[D * padded + j];
         }
         for j in padded..nj {
-            for k in 0..w {
-                col_out[j * w + k] += coltail[(j - padded) * w + k];
+            for k in 0..D {
+                col_out[j * w + k] -= coltail[(j - padded) * w + k];
             }
+            col_out[j * w + D] += coltail[(j - padded) * w + D];
         }
     }
+}
+
+/// [`tile_sums_lanes`] with AVX2 + FMA (4 lanes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn tile_sums_avx2<const D: usize, const SYM: bool, const CLAMPED: bool>(
+    x: &[f64],
+    cols: &TileCols<D>,
+    row_out: &mut [f64],
+    col_out: &mut [f64],
+) {
+    tile_sums_lanes::<Avx2, D, SYM, CLAMPED>(x, cols, row_out, col_out)
 }
 
 /// One tile `(I, J)` for `D` known at compile time (`symmetric` when `I != J`).
@@ -640,11 +715,10 @@ fn tile_sums<const D: usize>(
 ) {
     let tc = TileCols::<D> {
         plain: std::array::from_fn(|k| &cols.plain[k][j0..j1]),
-        scaled: std::array::from_fn(|k| &cols.scaled[k][j0..j1]),
-        b: cols.b,
+        hb: cols.hb,
     };
-    let clamped = needs_clamp(cols.b);
-    // SAFETY: only called after has_avx2_fma() (see `symmetric_sums`).
+    let clamped = needs_clamp(cols.hb);
+    // SAFETY: only called after detection of AVX2 + FMA (see `symmetric_sums`).
     unsafe {
         match (symmetric, clamped) {
             (true, true) => tile_sums_avx2::<D, true, true>(x, &tc, row_out, col_out),
@@ -658,8 +732,8 @@ fn tile_sums<const D: usize>(
 #[cfg(target_arch = "x86_64")]
 type TileFn = fn(&[f64], &Columns, (usize, usize), &mut [f64], &mut [f64], bool);
 
-/// Symmetric tiled exact sums (AVX2 + FMA, `d <= 4`): each pair `w_ij = w_ji` is evaluated once.
-/// Returns per-row `[sum_j w_ij x_j (d values), sum_j w_ij]`.
+/// Symmetric tiled exact sums (SIMD, `d <= 4`): each pair `w_ij = w_ji` is evaluated once.
+/// Returns per-row `[sum_j w_ij (x_j - x_i) (d values), sum_j w_ij]`.
 ///
 /// The tiles `(I, J)`, `I <= J`, are processed in rounds `r = J - I = 0, 1, ...`; within a round
 /// the tiles run in parallel. Block `I` receives, in round `r`, first the row part of tile
@@ -667,8 +741,8 @@ type TileFn = fn(&[f64], &Columns, (usize, usize), &mut [f64], &mut [f64], bool)
 /// (kept in a buffer and added after the round). This order is fixed, so results do not depend
 /// on the thread count, and the memory beyond the output is one `N x (d + 1)` buffer.
 #[cfg(target_arch = "x86_64")]
-fn symmetric_sums(x: &[f64], cols: &Columns, dim: usize) -> Vec<f64> {
-    assert!(has_avx2_fma() && (2..=4).contains(&dim));
+fn symmetric_sums(x: &[f64], cols: &Columns, dim: usize, path: SimdPath) -> Vec<f64> {
+    assert!(path == SimdPath::Avx2Fma && path.is_available() && (2..=4).contains(&dim));
     let n = x.len() / dim;
     let nb = n.div_ceil(TILE);
     let w = dim + 1;
@@ -709,14 +783,14 @@ fn symmetric_sums(x: &[f64], cols: &Columns, dim: usize) -> Vec<f64> {
     out
 }
 
-/// Per-row sums `[sum_j w_ij x_j (d values), sum_j w_ij]` by the portable row kernels.
+/// Per-row sums `[sum_j w_ij (x_j - x_i) (d values), sum_j w_ij]` by the portable row kernels.
 fn row_by_row_sums(x: &[f64], cols: &Columns, dim: usize) -> Vec<f64> {
     let kernel = select_row_kernel(dim);
     sums_by_row(x, dim, |xi, acc| kernel(xi, cols, acc))
 }
 
-/// Per-row sums `[sum_j w_ij x_j (d values), sum_j w_ij]`, rows in parallel tasks:
-/// `row(x_i, acc)` writes `sum_j w_ij x_j` into `acc` and returns `sum_j w_ij`.
+/// Per-row sums `[sum_j w_ij (x_j - x_i) (d values), sum_j w_ij]`, rows in parallel tasks:
+/// `row(x_i, acc)` writes `sum_j w_ij (x_j - x_i)` into `acc` and returns `sum_j w_ij`.
 fn sums_by_row(x: &[f64], dim: usize, row: impl Fn(&[f64], &mut [f64]) -> f64 + Sync) -> Vec<f64> {
     let w = dim + 1;
     let mut sums = vec![0.0; x.len() / dim * w];
@@ -730,7 +804,9 @@ fn sums_by_row(x: &[f64], dim: usize, row: impl Fn(&[f64], &mut [f64]) -> f64 + 
     sums
 }
 
-/// Velocities from per-row sums `[sum_j w_ij x_j, sum_j w_ij]`; returns the mean kernel.
+/// Velocities from per-row sums `[S_i = sum_j w_ij (x_j - x_i), sum_j w_ij]`:
+/// `v_i = S_i/c - <x_i, S_i/c> x_i` with `c = N` (USA) or `c = sum_j w_ij` (SA); returns the
+/// mean kernel.
 fn finish_rows(x: &[f64], sums: &[f64], d: usize, model: Model, v: &mut [f64]) -> f64 {
     let n = x.len() / d;
     let w = d + 1;
@@ -779,11 +855,12 @@ impl VelocityField for ExactField {
         let d = self.dim;
         #[cfg(target_arch = "x86_64")]
         {
-            if !self.portable && has_avx2_fma() {
+            let path = self.effective_path();
+            if path != SimdPath::Portable {
                 let sums = if d <= 4 {
-                    symmetric_sums(x, &Columns::new(x, d, self.beta), d)
+                    symmetric_sums(x, &Columns::new(x, d, self.beta), d, path)
                 } else {
-                    packed_sums(x, d, self.beta)
+                    packed_sums(x, d, self.beta, path)
                 };
                 return finish_rows(x, &sums, d, self.model, v);
             }

@@ -14,7 +14,8 @@
 //! and is only meaningful for USA (for SA `E_N` is not the gradient-flow energy; the error is
 //! reported as NaN).
 
-use super::velocity::VelocityField;
+use super::noise::Noise;
+use super::velocity::{weighted_pairwise, VelocityField};
 use crate::butcher::dopri5::{A as DP_A, B as DP_B, B_HAT as DP_BSTAR};
 use crate::control::Poll;
 use rayon::prelude::*;
@@ -124,6 +125,8 @@ pub struct Integrator<'f> {
     tmp: Vec<f64>,
     trial: Vec<f64>,
     failure: Option<String>,
+    /// Noise substep after every accepted step (`None`: the deterministic flow).
+    noise: Option<Noise>,
 }
 
 const PAR_MIN: usize = 1 << 15;
@@ -153,9 +156,19 @@ fn combine(out: &mut [f64], x: &[f64], h: f64, coef: &[f64], ks: &[Vec<f64>], di
     }
 }
 
+/// Up to this many weighted tokens, weighted systems are summed exactly in tangential form
+/// ([`weighted_pairwise`]) whatever the field's method: a collapsed system of a few clusters
+/// then keeps the relative precision of the attraction between distant clusters (weights down to
+/// `1e-300`), which band-limited (fast) summation cannot resolve, at a cost of at most
+/// `2048^2` pairs per evaluation.
+pub const EXACT_WEIGHTED_MAX: usize = 2048;
+
 /// Evaluate `field` at `x`, weighted by `mass` when given.
 fn eval(field: &dyn VelocityField, mass: Option<&[f64]>, x: &[f64], v: &mut [f64]) -> f64 {
     match mass {
+        Some(m) if m.len() <= EXACT_WEIGHTED_MAX => {
+            weighted_pairwise(field.dim(), field.beta(), field.model(), x, m, v)
+        }
         Some(m) => field.evaluate_weighted(x, m, v),
         None => field.evaluate(x, v),
     }
@@ -212,6 +225,7 @@ impl<'f> Integrator<'f> {
             tmp: vec![0.0; len],
             trial: vec![0.0; len],
             failure: None,
+            noise: None,
         }
     }
 
@@ -224,7 +238,7 @@ impl<'f> Integrator<'f> {
         let mut it = Self::new(field, state.x, control);
         if let Some(m) = state.mass {
             it.n_tokens = state.n_tokens;
-            it.mean_kernel = field.evaluate_weighted(&it.x, &m, &mut it.v);
+            it.mean_kernel = eval(field, Some(&m), &it.x, &mut it.v);
             it.mass = Some(m);
         }
         it.max_step = state.max_step;
@@ -321,7 +335,7 @@ impl<'f> Integrator<'f> {
         let len = x.len();
         self.x = x;
         self.v = vec![0.0; len];
-        self.mean_kernel = self.field.evaluate_weighted(&self.x, &mass, &mut self.v);
+        self.mean_kernel = eval(self.field, Some(&mass), &self.x, &mut self.v);
         self.mass = Some(mass);
         for st in &mut self.stages {
             *st = vec![0.0; len];
@@ -331,13 +345,43 @@ impl<'f> Integrator<'f> {
     }
 
     /// One accepted step that does not pass `t_stop` (RK4: `min(dt, t_stop - time)`; DP5(4):
-    /// adaptive, retried until accepted).
+    /// adaptive, retried until accepted), followed by the noise substep when noise is set.
     pub fn step(&mut self, t_stop: f64) -> StepReport {
         let span = t_stop - self.time;
-        match self.control {
+        let cap = match &self.noise {
+            Some(n) => self.max_step.min(n.max_step(self.dim)),
+            None => self.max_step,
+        };
+        let report = match self.control {
             StepControl::Rk4 { dt } => self.step_rk4(dt.min(span)),
-            StepControl::DormandPrince { tol } => self.step_dp(tol, span, self.max_step),
+            StepControl::DormandPrince { tol } => self.step_dp(tol, span, cap),
             StepControl::Euler { dt } => self.step_euler(dt.min(span)),
+        };
+        if self.noise.is_some() && self.failure.is_none() {
+            self.noise_substep(report.h);
+        }
+        report
+    }
+
+    /// Make the integration stochastic (see [`super::noise`]): after every accepted
+    /// deterministic step of size `h` each token takes a geodesic Brownian increment of
+    /// variance `2 nu h` per tangent direction (Lie splitting, weak order 1), drawn from a
+    /// counter-based stream keyed by the step count, and the velocity is re-evaluated (one
+    /// extra field evaluation per step). Adaptive steps are chosen on the drift's local error
+    /// and capped at [`Noise::max_step`]; the arc length and the energy identity error refer to
+    /// the drift part of each step. `None` restores the deterministic flow.
+    pub fn set_noise(&mut self, noise: Option<Noise>) {
+        self.noise = noise;
+    }
+
+    /// The noise substep of the step just accepted (its index is `steps - 1`).
+    fn noise_substep(&mut self, h: f64) {
+        if let Some(noise) = self.noise {
+            noise.apply(&mut self.x, self.dim, (self.steps - 1) as u64, h);
+            self.mean_kernel = eval(self.field, self.mass.as_deref(), &self.x, &mut self.v);
+            if !self.mean_kernel.is_finite() {
+                self.fail("the velocity field returned a non-finite kernel sum after the noise");
+            }
         }
     }
 
@@ -568,19 +612,30 @@ impl<'f> Integrator<'f> {
 }
 
 /// Pairs `(i, j, chord)`, `i < j`, of unit rows of `x` closer than the chord `radius`. Sorting
-/// by the first coordinate keeps it `O(N log N)` for well-separated tokens.
+/// by the projection on a fixed direction `u` (not a coordinate axis, so tokens on a coordinate
+/// plane or great circle do not all project alike) keeps it `O(N log N)` for well-separated
+/// tokens: a pair closer than `radius` has projections closer than `radius`.
 pub fn close_pairs(x: &[f64], dim: usize, radius: f64) -> Vec<(usize, usize, f64)> {
     let n = x.len() / dim;
     let mut out = Vec::new();
     if n < 2 || radius <= 0.0 {
         return out;
     }
+    // u_k proportional to 1 / sqrt(k + 2): irrational ratios, |u| = 1.
+    let u: Vec<f64> = (0..dim).map(|k| 1.0 / ((k + 2) as f64).sqrt()).collect();
+    let norm = u.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let proj: Vec<f64> = x
+        .chunks_exact(dim)
+        .map(|r| r.iter().zip(&u).map(|(a, b)| a * b).sum::<f64>() / norm)
+        .collect();
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| x[a * dim].total_cmp(&x[b * dim]));
+    order.sort_by(|&a, &b| proj[a].total_cmp(&proj[b]));
     let r2 = radius * radius;
+    // Rounding of the projections: a few eps; widen the window accordingly.
+    let window = radius * (1.0 + 1e-12) + 8.0 * f64::EPSILON;
     for (a, &i) in order.iter().enumerate() {
         for &j in &order[a + 1..] {
-            if x[j * dim] - x[i * dim] > radius {
+            if proj[j] - proj[i] > window {
                 break;
             }
             let c2: f64 = (0..dim)

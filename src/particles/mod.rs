@@ -11,6 +11,8 @@ pub mod ensemble;
 pub mod exact;
 pub mod fastexp;
 pub mod integrate;
+pub(crate) mod lanes;
+pub mod noise;
 pub mod run;
 pub mod sphere_fast;
 pub mod state;
@@ -22,6 +24,7 @@ pub use exact::ExactField;
 pub use integrate::{
     close_pairs, link_groups, Integrator, IntegratorState, StepControl, StepReport,
 };
+pub use noise::{CounterRng, Noise};
 pub use run::{
     row_times, simulate, MergeEvent, RowSpacing, RunConfig, SeriesRow, Simulation,
     SimulationResult, SimulationSink, SimulationState, SnapshotInfo, COINCIDENT_CHORD,

@@ -332,6 +332,16 @@ impl<'f> Simulation<'f> {
         }
     }
 
+    /// Make the run stochastic (see [`crate::particles::noise`] and
+    /// [`Integrator::set_noise`]); also after [`Simulation::restore`] (the noise stream is keyed
+    /// by the step count, so a resumed run continues bit for bit). Merging should be off
+    /// (`merge_radius = 0`): noise separates coincident tokens, and the stream is indexed by
+    /// token.
+    pub fn with_noise(mut self, noise: Option<crate::particles::noise::Noise>) -> Self {
+        self.it.set_noise(noise);
+        self
+    }
+
     /// The state to save.
     pub fn state(&self) -> SimulationState {
         SimulationState {

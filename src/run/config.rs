@@ -113,14 +113,24 @@ pub fn parse_config(path: &Path, text: &str, json: bool) -> Result<RunSpec> {
     }
 }
 
-/// Read and parse the config file `path` (`.json`: JSON, anything else: TOML).
+/// Read and parse the config file `path` (`.json`: JSON, anything else: TOML). A relative
+/// `init` path is taken relative to the directory of the config file.
 pub fn load_config(path: &Path) -> Result<RunSpec> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| input_error(path, format!("cannot read the config file: {e}")))?;
     let json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    parse_config(path, &text, json)
+    let mut spec = parse_config(path, &text, json)?;
+    // Input files named in the config are relative to the config file's directory.
+    if let RunSpec::Particles(p) = &mut spec {
+        if let Some(init) = p.init.as_mut().filter(|i| i.is_relative()) {
+            if let Some(dir) = path.parent() {
+                *init = dir.join(&*init);
+            }
+        }
+    }
+    Ok(spec)
 }
 
 #[cfg(test)]

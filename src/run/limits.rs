@@ -101,7 +101,9 @@ mod tests {
     fn runaway_particle_runs_are_refused_with_the_estimate() {
         let cfg = RunConfig {
             t_end: 1.0,
-            control: StepControl::DormandPrince { tol: 1e-8 },
+            control: StepControl::DormandPrince {
+                tol: super::super::particles::DEFAULT_TOL,
+            },
             lmax_power: 16,
             save_every: None,
             series_points: 200,

@@ -91,9 +91,14 @@ pub struct ParticlesSpec {
     /// reproduction only).
     #[arg(long, value_enum)]
     pub integrator: Option<IntegratorKind>,
-    /// Random seed of the initial state (system s of an ensemble uses PCG stream s) [default: 0].
+    /// Random seed of the initial state (system s of an ensemble uses PCG stream s) and of the
+    /// noise (counter-based stream of (seed, s)) [default: 0].
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Diffusion coefficient nu >= 0 of the noisy model dX = v dt + sqrt(2 nu) dW (per unit of
+    /// --time, like the PDE's --nu; kappa = 1/nu) [default: 0, the deterministic flow].
+    #[arg(long)]
+    pub nu: Option<f64>,
     /// Summation: exact (O(N^2 d)), fast (spectral, d = 2, 3) or auto (the cheaper, default).
     #[arg(long, value_enum)]
     pub method: Option<Method>,
@@ -197,10 +202,18 @@ pub struct ParticlesPlan {
     pub ensemble: usize,
     /// Seed.
     pub seed: u64,
+    /// Diffusion coefficient per unit of the internal time (0: deterministic).
+    pub nu_internal: f64,
     /// Initial state from a file.
     pub init: Option<TokenState>,
     /// Rows of the init file that were not unit vectors.
     pub init_rows_normalised: usize,
+}
+
+/// The local error tolerance of the adaptive particle integrator: `tol` (default
+/// [`DEFAULT_TOL`]) in `[1e-15, 0.1]`; one check for particle runs and the experiments.
+pub fn check_tol(tol: Option<f64>) -> Result<f64> {
+    crate::error::require_in_range("tol", tol.unwrap_or(DEFAULT_TOL), 1e-15, 0.1)
 }
 
 /// `path` made absolute (the record is re-run from any directory).
@@ -298,6 +311,15 @@ impl ParticlesSpec {
         )?;
         let method = s.method.unwrap_or(Method::Auto);
         let seed = s.seed.unwrap_or(0);
+        let nu = crate::linear_noise::check_nu(s.nu.unwrap_or(0.0))?;
+        let nu_internal = scale.rate_to_internal(nu);
+        if nu > 0.0 && !(nu_internal.is_finite() && nu_internal > 0.0) {
+            return Err(Error::parameter(
+                "nu",
+                nu,
+                format!("a value whose scaled value e^-beta * nu is a positive number at beta = {beta} (or time = \"scaled\")"),
+            ));
+        }
         // Final time: the default is formed in the internal unit, expressed in the user's unit,
         // and the run uses the round trip of that value (so re-running the record is exact).
         let t_end_user = match s.t_end {
@@ -357,8 +379,7 @@ impl ParticlesSpec {
                 "no dt with the adaptive integrator dopri5 (give tol, or integrator = rk4/euler)",
             )),
             (IntegratorKind::Dopri5, None, tol) => {
-                let tol =
-                    crate::error::require_in_range("tol", tol.unwrap_or(DEFAULT_TOL), 1e-15, 0.1)?;
+                let tol = check_tol(tol)?;
                 (StepControl::DormandPrince { tol }, None, Some(tol))
             }
         };
@@ -391,12 +412,21 @@ impl ParticlesSpec {
                 (RowSpacing::Log { first }, Some(user))
             }
         };
+        // Noise separates coincident tokens and its stream is indexed by token: no merging.
+        let merge_default = if nu > 0.0 { 0.0 } else { COINCIDENT_CHORD };
         let merge_radius = crate::error::require_in_range(
             "merge_radius",
-            s.merge_radius.unwrap_or(COINCIDENT_CHORD),
+            s.merge_radius.unwrap_or(merge_default),
             0.0,
             0.1,
         )?;
+        if nu > 0.0 && merge_radius > 0.0 {
+            return Err(Error::parameter(
+                "merge_radius",
+                merge_radius,
+                "0 when nu > 0 (noisy tokens do not coincide; merging is for the deterministic flow)",
+            ));
+        }
         let cfg = RunConfig {
             t_end,
             control,
@@ -421,6 +451,7 @@ impl ParticlesSpec {
             tol,
             integrator: Some(kind),
             seed: Some(seed),
+            nu: Some(nu),
             method: Some(method),
             summation_tol: Some(summation_tol),
             ensemble: Some(ensemble),
@@ -449,6 +480,7 @@ impl ParticlesSpec {
             summation_tol,
             ensemble,
             seed,
+            nu_internal,
             init,
             init_rows_normalised,
         })
@@ -704,6 +736,17 @@ pub fn derived(plan: &ParticlesPlan, field: &dyn VelocityField) -> serde_json::V
         "method": field.description(),
         "init_rows_normalised": plan.init_rows_normalised,
         "dominant_degree": linear::dominant_degree(plan.beta, plan.dim),
+        "nu_internal": plan.nu_internal,
+        "noise": if plan.nu_internal > 0.0 {
+            json!({
+                "scheme": "Lie splitting: deterministic step, then a geodesic Brownian increment (exact in law on the circle); weak order 1",
+                "rng": "counter-based (SplitMix64 hash of seed, system, step, token), thread-count independent",
+                "max_adaptive_step_internal": crate::particles::Noise::new(plan.nu_internal, plan.seed, 0).max_step(plan.dim),
+                "nu_sharp": crate::linear_noise::critical_noise(plan.beta, plan.dim, plan.model, plan.scale.unit),
+            })
+        } else {
+            serde_json::Value::Null
+        },
     })
 }
 
@@ -758,7 +801,7 @@ pub fn execute(
         if saved.is_none() {
             ctl.check()?;
         }
-        let mut sim = match saved {
+        let sim = match saved {
             Some(st) => Simulation::restore(&plan.cfg, field.as_ref(), st),
             None => Simulation::new(
                 &plan.cfg,
@@ -766,6 +809,10 @@ pub fn execute(
                 initial_state(plan.n, plan.dim, plan.seed, s, plan.init.as_ref()),
             ),
         };
+        let mut sim = sim.with_noise(
+            (plan.nu_internal > 0.0)
+                .then(|| crate::particles::Noise::new(plan.nu_internal, plan.seed, s as u64)),
+        );
         let schedule = ctl.schedule();
         let poll = || schedule.poll();
         match dir {

@@ -1,0 +1,78 @@
+//! End-to-end tests of the noisy model's command-line surface: `attnflow critical`,
+//! `attnflow linear --nu`, and one clear line + exit 2 on bad input.
+
+use attnflow::linear_noise::{critical_beta, critical_noise, noisy_growth_rate};
+use attnflow::{Model, TimeUnit};
+use std::process::{Command, Output};
+
+fn attnflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_attnflow"))
+        .args(args)
+        .output()
+        .expect("run attnflow")
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = attnflow(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+fn assert_rejected(args: &[&str], names: &str) {
+    let out = attnflow(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
+    assert!(err.contains(names), "{args:?}: {err:?} should name {names}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn critical_json_matches_library() {
+    let v = json(&[
+        "critical", "--dim", "2,3", "--beta", "1,9", "--format", "json",
+    ]);
+    let stars = v["beta_star"].as_array().unwrap();
+    assert_eq!(stars.len(), 2);
+    assert_eq!(stars[0]["beta_star"].as_f64().unwrap(), critical_beta(2));
+    let rows = v["thresholds"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0]["transition"], "continuous");
+    assert_eq!(rows[1]["transition"], "discontinuous");
+    let ns = rows[3]["nu_sharp"].as_f64().unwrap();
+    assert_eq!(ns, critical_noise(9.0, 3, Model::Usa, TimeUnit::Physical));
+    let table = attnflow(&["critical"]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("2.446918311289"));
+}
+
+#[test]
+fn linear_nu_adds_noisy_rates() {
+    let v = json(&[
+        "linear", "--dim", "3", "--beta", "4", "--nu", "0.3", "--format", "json",
+    ]);
+    for m in v["modes"].as_array().unwrap().iter().skip(1) {
+        let l = m["l"].as_u64().unwrap() as usize;
+        let r = m["noisy_rate"].as_f64().unwrap();
+        assert_eq!(
+            r,
+            noisy_growth_rate(l, 4.0, 3, 0.3, Model::Usa, TimeUnit::Physical)
+        );
+    }
+    // without --nu the output has no noise fields
+    let v0 = json(&["linear", "--dim", "3", "--beta", "4", "--format", "json"]);
+    assert!(v0.get("nu").is_none() && v0["modes"][1].get("noisy_rate").is_none());
+}
+
+#[test]
+fn bad_input_is_one_line() {
+    assert_rejected(&["critical", "--dim", "1"], "--dim");
+    assert_rejected(&["critical", "--beta", "nan"], "--beta");
+    assert_rejected(
+        &["linear", "--dim", "2", "--beta", "1", "--nu", "-1"],
+        "--nu",
+    );
+}
