@@ -199,3 +199,13 @@ def test_gil_is_released_during_a_run():
     t.join()
     assert elapsed > 0.2
     assert len(ticks) > 0.2 * elapsed / 0.002
+
+
+def test_noisy_particles_equal_the_cli(cli, tmp_path):
+    ref = cli_run(cli, ["particles", "--dim", "3", "--n", "200", "--beta", "4", "--nu", "0.5", "--seed", "5",
+                        "--t-end", "0.5", "--series-points", "10"], tmp_path / "cli")
+    r = attnflow.particles(dim=3, n=200, beta=4, nu=0.5, seed=5, t_end=0.5, series_points=10)
+    assert_series_equal(r.series, ref.series)
+    np.testing.assert_array_equal(r.final, ref.final)
+    det = attnflow.particles(dim=3, n=200, beta=4, seed=5, t_end=0.5, series_points=10)
+    assert not np.array_equal(det.final, r.final)
