@@ -5,10 +5,13 @@
 Runs the same specification alternately (a) as `attnflow particles ... --out DIR` in a
 subprocess (timed from the parent: process start, run, files), (b) as
 `attnflow.particles(..., out=DIR)` (the same work, plus reading the results back into numpy),
-and (c) as `attnflow.particles(...)` in memory; prints the medians and the ratios to (a).
+and (c) as `attnflow.particles(...)` in memory; prints the medians and the ratios to (a), of
+the wall-clock time and of the CPU time (user + system of the child process for (a), of this
+process for (b) and (c)): on a shared, loaded machine the CPU time is the steadier measure.
 """
 
 import argparse
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -17,7 +20,7 @@ from pathlib import Path
 
 import attnflow
 
-SPEC = dict(dim=3, n=2500, beta=4.0, method="exact", seed=1, time="scaled", t_end=40.0)
+SPEC = dict(dim=3, n=1000, beta=4.0, method="exact", seed=1, time="scaled", t_end=40.0)
 
 
 def flags(spec):
@@ -32,24 +35,36 @@ def main():
     ap.add_argument("--cli", default=str(Path(__file__).resolve().parents[1] / "target/release/attnflow"))
     ap.add_argument("--repeats", type=int, default=7)
     a = ap.parse_args()
-    times = {"cli": [], "python_out": [], "python_memory": []}
+    names = ("cli", "python_out", "python_memory")
+    wall = {k: [] for k in names}
+    cpu = {k: [] for k in names}
+
+    def child_cpu():
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(a.repeats):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), child_cpu()
             subprocess.run([a.cli, "particles", *flags(SPEC), "--out", f"{tmp}/c{i}"], check=True,
                            capture_output=True)
-            times["cli"].append(time.perf_counter() - t)
-            t = time.perf_counter()
+            wall["cli"].append(time.perf_counter() - t)
+            cpu["cli"].append(child_cpu() - c)
+            t, c = time.perf_counter(), time.process_time()
             attnflow.particles(**SPEC, out=f"{tmp}/p{i}")
-            times["python_out"].append(time.perf_counter() - t)
-            t = time.perf_counter()
+            wall["python_out"].append(time.perf_counter() - t)
+            cpu["python_out"].append(time.process_time() - c)
+            t, c = time.perf_counter(), time.process_time()
             attnflow.particles(**SPEC)
-            times["python_memory"].append(time.perf_counter() - t)
-    ref = statistics.median(times["cli"])
+            wall["python_memory"].append(time.perf_counter() - t)
+            cpu["python_memory"].append(time.process_time() - c)
     print(f"spec: {SPEC}, {a.repeats} alternating repeats, medians:")
-    for k, v in times.items():
-        m = statistics.median(v)
-        print(f"  {k:14s} {m:.3f} s  ratio to CLI {m / ref:.3f}  (min {min(v):.3f}, max {max(v):.3f})")
+    for label, table in (("wall", wall), ("cpu", cpu)):
+        ref = statistics.median(table["cli"])
+        for k in names:
+            v = table[k]
+            m = statistics.median(v)
+            print(f"  {label:4s} {k:14s} {m:.3f} s  ratio to CLI {m / ref:.3f}  (min {min(v):.3f}, max {max(v):.3f})")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,11 @@ fn check(name: &str, text: &str) {
 
 #[test]
 fn in_memory_particle_runs_equal_the_file_runs_bit_for_bit() {
+    // Stochastic particles (nu > 0): the same noise stream per system.
+    check(
+        "noise",
+        "[particles]\ndim = 3\nn = 200\nbeta = 4.0\nnu = 0.5\nseed = 5\nensemble = 2\nt_end = 0.5\nseries_points = 10\n",
+    );
     check(
         "adaptive",
         "[particles]\ndim = 2\nn = 300\nbeta = 4.0\nseed = 3\nsave_every = 20\nseries_points = 20\n",

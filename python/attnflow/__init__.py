@@ -539,8 +539,9 @@ def particles(
     """Run a particle simulation (the ``[particles]`` table / ``attnflow particles``).
 
     Keywords are the run specification's fields: ``dim``, ``n``, ``beta`` (required, ``n`` or
-    ``init``), ``model``, ``t_end``, ``time``, ``dt``, ``tol``, ``integrator``, ``seed``,
-    ``method``, ``summation_tol``, ``ensemble``, ``lmax_power``, ``save_every``,
+    ``init``), ``model``, ``t_end``, ``time``, ``dt``, ``tol``, ``integrator``, ``seed``, ``nu``
+    (noise, ``dX = v dt + sqrt(2 nu) dW``), ``method``, ``summation_tol``, ``ensemble``,
+    ``lmax_power``, ``save_every``,
     ``series_points``, ``series_spacing``, ``series_start``, ``merge_radius``,
     ``cluster_radius``, ``cluster_density``, ``cluster_min_fraction``, ``out``,
     ``checkpoint_every``. ``init``: an ``(N, d)`` array (rows normalised to the sphere) or the

@@ -99,6 +99,7 @@ def particles(
     tol: Optional[float] = None,
     integrator: Optional[str] = None,
     seed: Optional[int] = None,
+    nu: Optional[float] = None,
     method: Optional[str] = None,
     summation_tol: Optional[float] = None,
     ensemble: Optional[int] = None,

@@ -105,10 +105,15 @@ pub fn particles_in_memory(plan: &ParticlesPlan, ctl: &RunControl) -> Result<Mem
     };
     let run_one = |s: usize| -> Result<MemorySystem> {
         ctl.check()?;
+        // The same noise stream as the file executor (counter-based on seed, system, step).
         let mut sim = Simulation::new(
             &plan.cfg,
             field.as_ref(),
             initial_state(plan.n, plan.dim, plan.seed, s, plan.init.as_ref()),
+        )
+        .with_noise(
+            (plan.nu_internal > 0.0)
+                .then(|| crate::particles::Noise::new(plan.nu_internal, plan.seed, s as u64)),
         );
         let mut sink = Keep {
             plan,
