@@ -559,7 +559,7 @@ fn tile_rows<L: Lanes, const D: usize, const R: usize, const SYM: bool, const CL
     let nj = cols.plain[0].len();
     assert!(
         padded <= nj
-            && padded % L::W == 0
+            && padded.is_multiple_of(L::W)
             && nj <= TILE
             && x.len() == R * D
             && out.len() == R * (D + 1)
