@@ -4,6 +4,7 @@
 use attnflow::analysis::energy_pairwise;
 use attnflow::particles::state::rng_for;
 use attnflow::particles::{build_velocity_field, ExactField, Method, TokenState, VelocityField};
+use attnflow::spectral::simd::SimdPath;
 use attnflow::Model;
 use rand::RngExt;
 
@@ -147,15 +148,59 @@ fn exact_summation_never_overflows_at_large_beta() {
 
 #[test]
 fn exact_summation_is_independent_of_thread_count() {
-    // d = 3: symmetric tiles (beta = 9 unclamped, 1000 clamped); d = 8: packed row kernel.
-    for (dim, beta) in [(3usize, 9.0), (3, 1000.0), (8, 9.0)] {
-        thread_independence(dim, beta);
+    // d = 3: symmetric tiles (beta = 9 unclamped, 1000 clamped); d = 8: packed row kernel; on
+    // every instruction set the processor has.
+    for path in SimdPath::available() {
+        for (dim, beta) in [(3usize, 9.0), (3, 1000.0), (8, 9.0)] {
+            thread_independence(dim, beta, path);
+        }
     }
 }
 
-fn thread_independence(dim: usize, beta: f64) {
+/// Every SIMD path of the exact summation against the portable path: same sums in another
+/// order (lanes of 4 or 8, symmetric tiles) with fused multiply-adds, so agreement to a few
+/// ulps of the largest velocity (bound `32 eps max_i |v_i|`; measured up to 11 eps).
+#[test]
+fn exact_simd_paths_agree_with_portable() {
+    for path in SimdPath::available() {
+        let mut worst: f64 = 0.0;
+        for (dim, n) in [
+            (2usize, 1101usize),
+            (3, 1101),
+            (4, 203),
+            (5, 203),
+            (7, 1101),
+            (11, 203),
+            (16, 1101),
+            (32, 301),
+        ] {
+            for model in [Model::Usa, Model::Sa] {
+                for beta in [0.5, 9.0, 1000.0] {
+                    let x = clustered(n, dim, 3, 0.3, 17);
+                    let field = ExactField::new(dim, beta, model).with_path(path);
+                    assert_eq!(field.effective_path(), path);
+                    let (mut v, mut vp) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+                    let m = field.evaluate(&x, &mut v);
+                    let mp = field.clone().portable().evaluate(&x, &mut vp);
+                    let e = rel_err(&v, &vp, dim) / f64::EPSILON;
+                    assert!(
+                        e < 32.0,
+                        "{} d={dim} {model} beta={beta}: {e} eps",
+                        path.name()
+                    );
+                    assert!((m - mp).abs() < 1e-13 * mp);
+                    worst = worst.max(e);
+                }
+            }
+        }
+        eprintln!("{}: worst {worst:.2} eps against portable", path.name());
+    }
+}
+
+fn thread_independence(dim: usize, beta: f64, path: SimdPath) {
     let x = TokenState::uniform(1000, dim, 11, 0).x;
-    let field = ExactField::new(dim, beta, Model::Sa);
+    let field = ExactField::new(dim, beta, Model::Sa).with_path(path);
+    assert_eq!(field.effective_path(), path);
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

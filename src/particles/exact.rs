@@ -30,7 +30,12 @@
 //!   dependency chain of the exponential out of the accumulation loop. Tiles run in rounds
 //!   `J - I = 0, 1, ...` whose contributions are added in a fixed order (see `symmetric_sums`).
 //! - SIMD, `d > 4`: each row against the tokens packed in blocks of one vector width (one
-//!   stream), weights of a chunk first, then the sums eight coordinates at a time in registers.
+//!   stream), weights of a chunk first, then the sums eight (AVX-512) or four (AVX2)
+//!   coordinates at a time in registers.
+//!
+//! The SIMD kernels exist for AVX-512F (8 lanes) and AVX2 + FMA (4 lanes), chosen at run time
+//! ([`ExactField::effective_path`]); they differ from each other and from the portable path in
+//! the last bits (lane counts, fused multiply-adds), see `tests/particles_velocity.rs`.
 //! - portable (no AVX2 + FMA, `ATTNFLOW_PORTABLE`, or [`ExactField::portable`]): each row against
 //!   the coordinate columns, lanes of four combined in a fixed order, then the tail.
 
@@ -39,7 +44,7 @@
 
 use super::fastexp::{exp2_nonpositive, madd};
 #[cfg(target_arch = "x86_64")]
-use super::lanes::{Avx2, Lanes};
+use super::lanes::{Avx2, Avx512, Lanes};
 use super::velocity::VelocityField;
 use crate::spectral::simd::SimdPath;
 use crate::Model;
@@ -96,6 +101,7 @@ impl ExactField {
         let simd = SimdPath::detect() != SimdPath::Portable;
         let avx2 = simd && SimdPath::Avx2Fma.is_available();
         match self.path {
+            SimdPath::Avx512 if avx2 && SimdPath::Avx512.is_available() => SimdPath::Avx512,
             SimdPath::Avx512 | SimdPath::Avx2Fma if avx2 => SimdPath::Avx2Fma,
             _ => SimdPath::Portable,
         }
@@ -362,7 +368,7 @@ fn accumulate_packed<L: Lanes, const KN: usize>(
 /// SIMD row kernel for any `d` (used for `d > 4`) on [`Packed`] tokens: per chunk of blocks
 /// (see `CHUNK_BLOCKS`), pass 1 forms `q = |x_j - x_i|^2` (four interleaved partial sums over
 /// the coordinates), `z = h q` and the weights, pass 2 accumulates `w_ij (x_j - x_i)` eight
-/// coordinates at a time with the accumulators in registers. Sums over `j` in block order,
+/// (AVX-512) or four (AVX2) coordinates at a time with the accumulators in registers. Sums over `j` in block order,
 /// then the tail. Only called inside functions compiled with the features of `L`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
@@ -414,9 +420,16 @@ fn row_sums_packed<L: Lanes, const CLAMPED: bool>(xi: &[f64], p: &Packed, out: &
         }
         let w = &wbuf[..c1 - c0];
         let mut k0 = 0;
-        while k0 + 8 <= d {
-            accumulate_packed::<L, 8>(w, chunk, d, k0, &xv, &mut acc);
-            k0 += 8;
+        // Groups of 8 coordinates with 32 vector registers (AVX-512), of 4 with 16 (AVX2:
+        // accumulators and the broadcast x_i[k] then stay in registers).
+        let group = if L::W >= 8 { 8 } else { 4 };
+        while k0 + group <= d {
+            if group == 8 {
+                accumulate_packed::<L, 8>(w, chunk, d, k0, &xv, &mut acc);
+            } else {
+                accumulate_packed::<L, 4>(w, chunk, d, k0, &xv, &mut acc);
+            }
+            k0 += group;
         }
         match d - k0 {
             1 => accumulate_packed::<L, 1>(w, chunk, d, k0, &xv, &mut acc),
@@ -450,19 +463,28 @@ fn row_sums_packed_avx2<const CLAMPED: bool>(xi: &[f64], p: &Packed, out: &mut [
     row_sums_packed::<Avx2, CLAMPED>(xi, p, out)
 }
 
+/// [`row_sums_packed`] with AVX-512F (8 lanes; AVX2 + FMA for the scalar tail).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn row_sums_packed_avx512<const CLAMPED: bool>(xi: &[f64], p: &Packed, out: &mut [f64]) -> f64 {
+    row_sums_packed::<Avx512, CLAMPED>(xi, p, out)
+}
+
 /// Per-row sums `[sum_j w_ij (x_j - x_i) (d values), sum_j w_ij]` by the packed SIMD row
-/// kernel.
+/// kernel of `path` (AVX-512 or AVX2 + FMA, checked by the caller).
 #[cfg(target_arch = "x86_64")]
 fn packed_sums(x: &[f64], dim: usize, beta: f64, path: SimdPath) -> Vec<f64> {
-    assert!(path == SimdPath::Avx2Fma && path.is_available());
-    let p = Packed::new(x, dim, beta, Avx2::W);
+    assert!(path != SimdPath::Portable && path.is_available() && SimdPath::Avx2Fma.is_available());
+    let wide = path == SimdPath::Avx512;
+    let p = Packed::new(x, dim, beta, if wide { Avx512::W } else { Avx2::W });
     let clamped = needs_clamp(p.hb);
-    // SAFETY: AVX2 + FMA detected (asserted above).
+    // SAFETY: the features of `path` were detected (asserted above).
     sums_by_row(x, dim, |xi, acc| unsafe {
-        if clamped {
-            row_sums_packed_avx2::<true>(xi, &p, acc)
-        } else {
-            row_sums_packed_avx2::<false>(xi, &p, acc)
+        match (wide, clamped) {
+            (true, true) => row_sums_packed_avx512::<true>(xi, &p, acc),
+            (true, false) => row_sums_packed_avx512::<false>(xi, &p, acc),
+            (false, true) => row_sums_packed_avx2::<true>(xi, &p, acc),
+            (false, false) => row_sums_packed_avx2::<false>(xi, &p, acc),
         }
     })
 }
@@ -537,7 +559,7 @@ fn tile_rows<L: Lanes, const D: usize, const R: usize, const SYM: bool, const CL
     let nj = cols.plain[0].len();
     assert!(
         padded <= nj
-            && padded % L::W == 0
+            && padded.is_multiple_of(L::W)
             && nj <= TILE
             && x.len() == R * D
             && out.len() == R * (D + 1)
@@ -703,7 +725,20 @@ fn tile_sums_avx2<const D: usize, const SYM: bool, const CLAMPED: bool>(
     tile_sums_lanes::<Avx2, D, SYM, CLAMPED>(x, cols, row_out, col_out)
 }
 
-/// One tile `(I, J)` for `D` known at compile time (`symmetric` when `I != J`).
+/// [`tile_sums_lanes`] with AVX-512F (8 lanes; AVX2 + FMA for the scalar tails).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn tile_sums_avx512<const D: usize, const SYM: bool, const CLAMPED: bool>(
+    x: &[f64],
+    cols: &TileCols<D>,
+    row_out: &mut [f64],
+    col_out: &mut [f64],
+) {
+    tile_sums_lanes::<Avx512, D, SYM, CLAMPED>(x, cols, row_out, col_out)
+}
+
+/// One tile `(I, J)` for `D` known at compile time (`symmetric` when `I != J`), with the
+/// instruction set `path` (AVX-512 or AVX2 + FMA, checked by the caller).
 #[cfg(target_arch = "x86_64")]
 fn tile_sums<const D: usize>(
     x: &[f64],
@@ -712,25 +747,35 @@ fn tile_sums<const D: usize>(
     row_out: &mut [f64],
     col_out: &mut [f64],
     symmetric: bool,
+    path: SimdPath,
 ) {
     let tc = TileCols::<D> {
         plain: std::array::from_fn(|k| &cols.plain[k][j0..j1]),
         hb: cols.hb,
     };
     let clamped = needs_clamp(cols.hb);
-    // SAFETY: only called after detection of AVX2 + FMA (see `symmetric_sums`).
+    // SAFETY: only called after detection of the features of `path` (see `symmetric_sums`).
     unsafe {
-        match (symmetric, clamped) {
-            (true, true) => tile_sums_avx2::<D, true, true>(x, &tc, row_out, col_out),
-            (true, false) => tile_sums_avx2::<D, true, false>(x, &tc, row_out, col_out),
-            (false, true) => tile_sums_avx2::<D, false, true>(x, &tc, row_out, col_out),
-            (false, false) => tile_sums_avx2::<D, false, false>(x, &tc, row_out, col_out),
+        if path == SimdPath::Avx512 {
+            match (symmetric, clamped) {
+                (true, true) => tile_sums_avx512::<D, true, true>(x, &tc, row_out, col_out),
+                (true, false) => tile_sums_avx512::<D, true, false>(x, &tc, row_out, col_out),
+                (false, true) => tile_sums_avx512::<D, false, true>(x, &tc, row_out, col_out),
+                (false, false) => tile_sums_avx512::<D, false, false>(x, &tc, row_out, col_out),
+            }
+        } else {
+            match (symmetric, clamped) {
+                (true, true) => tile_sums_avx2::<D, true, true>(x, &tc, row_out, col_out),
+                (true, false) => tile_sums_avx2::<D, true, false>(x, &tc, row_out, col_out),
+                (false, true) => tile_sums_avx2::<D, false, true>(x, &tc, row_out, col_out),
+                (false, false) => tile_sums_avx2::<D, false, false>(x, &tc, row_out, col_out),
+            }
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-type TileFn = fn(&[f64], &Columns, (usize, usize), &mut [f64], &mut [f64], bool);
+type TileFn = fn(&[f64], &Columns, (usize, usize), &mut [f64], &mut [f64], bool, SimdPath);
 
 /// Symmetric tiled exact sums (SIMD, `d <= 4`): each pair `w_ij = w_ji` is evaluated once.
 /// Returns per-row `[sum_j w_ij (x_j - x_i) (d values), sum_j w_ij]`.
@@ -742,7 +787,12 @@ type TileFn = fn(&[f64], &Columns, (usize, usize), &mut [f64], &mut [f64], bool)
 /// on the thread count, and the memory beyond the output is one `N x (d + 1)` buffer.
 #[cfg(target_arch = "x86_64")]
 fn symmetric_sums(x: &[f64], cols: &Columns, dim: usize, path: SimdPath) -> Vec<f64> {
-    assert!(path == SimdPath::Avx2Fma && path.is_available() && (2..=4).contains(&dim));
+    assert!(
+        path != SimdPath::Portable
+            && path.is_available()
+            && SimdPath::Avx2Fma.is_available()
+            && (2..=4).contains(&dim)
+    );
     let n = x.len() / dim;
     let nb = n.div_ceil(TILE);
     let w = dim + 1;
@@ -764,7 +814,15 @@ fn symmetric_sums(x: &[f64], cols: &Columns, dim: usize, path: SimdPath) -> Vec<
                 let (j0, j1) = range(bi + r);
                 let colsum = &mut colsum[..if r == 0 { 0 } else { (j1 - j0) * w }];
                 colsum.fill(0.0);
-                tile(&x[i0 * dim..i1 * dim], cols, (j0, j1), rows, colsum, r > 0);
+                tile(
+                    &x[i0 * dim..i1 * dim],
+                    cols,
+                    (j0, j1),
+                    rows,
+                    colsum,
+                    r > 0,
+                    path,
+                );
             });
         if r > 0 {
             // The column part of tile (J - r, J) sits in chunk J - r of `colpart`.
