@@ -41,6 +41,9 @@ use crate::error::{Error, Result};
 use crate::linear;
 use crate::special::sphere_zonal_rule;
 
+pub mod diagram;
+pub use diagram::{default_branch, write_bifurcation_diagram, BranchSummary};
+
 /// Recurrence coefficients of the orthonormal zonal harmonics (see [`crate::spectral::zonal`]).
 fn recurrence(kmax: usize, a: f64) -> Vec<f64> {
     (0..=kmax)
