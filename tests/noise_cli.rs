@@ -68,7 +68,46 @@ fn linear_nu_adds_noisy_rates() {
 }
 
 #[test]
+fn critical_diagram_writes_table_json_and_figure() {
+    let dir = std::env::temp_dir().join(format!("attnflow-noise-diagram-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    let out = attnflow(&[
+        "critical",
+        "--dim",
+        "2",
+        "--beta",
+        "2,3",
+        "--diagram",
+        d,
+        "--lmax",
+        "24",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bifurcation.json")).unwrap()).unwrap();
+    assert_eq!(v[0]["bifurcation"], "supercritical");
+    assert_eq!(v[1]["bifurcation"], "subcritical");
+    assert!(v[1]["fold_nu_over_nu_sharp"].as_f64().unwrap() > 1.0);
+    let csv = std::fs::read_to_string(dir.join("bifurcation.csv")).unwrap();
+    assert!(csv.starts_with("dim,beta,point,nu_tau"));
+    assert!(
+        std::fs::metadata(dir.join("bifurcation.png"))
+            .unwrap()
+            .len()
+            > 10_000
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn bad_input_is_one_line() {
+    assert_rejected(&["critical", "--diagram", "/tmp/x"], "--diagram");
+    assert_rejected(&["critical", "--beta", "2", "--lmax", "1"], "--lmax");
     assert_rejected(&["critical", "--dim", "1"], "--dim");
     assert_rejected(&["critical", "--beta", "nan"], "--beta");
     assert_rejected(

@@ -24,6 +24,13 @@ pub struct CriticalArgs {
     /// Unit of nu_#: physical t, or scaled tau = e^beta t (USA).
     #[arg(long, default_value = "physical", value_parser = parse_time)]
     pub time: TimeUnit,
+    /// Also compute the branch of axisymmetric stationary states (USA) for every (d, beta)
+    /// and write bifurcation.csv, bifurcation.json and bifurcation.png into this directory.
+    #[arg(long)]
+    pub diagram: Option<std::path::PathBuf>,
+    /// Largest degree of the stationary states of --diagram, 4 <= L <= 400 [default: 48].
+    #[arg(long)]
+    pub lmax: Option<i64>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -71,6 +78,20 @@ pub fn run(args: &CriticalArgs) -> Result<()> {
         .iter()
         .map(|&b| linear::check_beta(b))
         .collect::<Result<Vec<_>>>()?;
+    let lmax = match args.lmax {
+        None => attnflow::stationary::diagram::DEFAULT_LMAX,
+        Some(l) if (4..=400).contains(&l) => l as usize,
+        Some(l) => return Err(Error::parameter("lmax", l, "an integer in [4, 400]")),
+    };
+    if let Some(dir) = &args.diagram {
+        if betas.is_empty() || args.model != Model::Usa {
+            return Err(Error::parameter(
+                "diagram",
+                dir.display(),
+                "a directory, with --beta values and --model usa",
+            ));
+        }
+    }
     let beta_star: Vec<StarRow> = dims
         .iter()
         .map(|&dim| StarRow {
@@ -162,5 +183,15 @@ pub fn run(args: &CriticalArgs) -> Result<()> {
         }
     };
     print!("{text}");
+    if let Some(dir) = &args.diagram {
+        let summaries = attnflow::stationary::write_bifurcation_diagram(dir, &dims, &betas, lmax)?;
+        for s in &summaries {
+            eprintln!(
+                "d = {}, beta = {}: {} (largest nu/nu_# on the branch {:.6}, {} points)",
+                s.dim, s.beta, s.bifurcation, s.fold_nu_over_nu_sharp, s.points
+            );
+        }
+        eprintln!("bifurcation diagram written to {}", dir.display());
+    }
     Ok(())
 }

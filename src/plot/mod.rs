@@ -5,6 +5,7 @@
 
 pub mod chart;
 pub mod linear;
+pub mod noise;
 
 use plotters::style::FontStyle;
 use std::sync::Once;

@@ -41,6 +41,9 @@ use crate::error::{Error, Result};
 use crate::linear;
 use crate::special::sphere_zonal_rule;
 
+pub mod diagram;
+pub use diagram::{default_branch, write_bifurcation_diagram, BranchSummary};
+
 /// Recurrence coefficients of the orthonormal zonal harmonics (see [`crate::spectral::zonal`]).
 fn recurrence(kmax: usize, a: f64) -> Vec<f64> {
     (0..=kmax)
@@ -457,7 +460,7 @@ impl ZonalProblem {
         let k = lm + 1;
         let mut y = pred.to_vec();
         for it in 0..12 {
-            if !(y[lm] > 0.0) {
+            if y[lm].is_nan() || y[lm] <= 0.0 {
                 return None;
             }
             let mut a = vec![1.0];
@@ -547,7 +550,7 @@ fn cholesky_upper(m: &[f64], n: usize) -> Option<Vec<f64>> {
         for k in 0..j {
             s -= r[k * n + j] * r[k * n + j];
         }
-        if !(s > 0.0) {
+        if s.is_nan() || s <= 0.0 {
             return None;
         }
         let d = s.sqrt();
