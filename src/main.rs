@@ -42,8 +42,10 @@ enum Command {
     Run(cli::run::RunArgs),
     /// Continue an interrupted run from its checkpoints.
     Resume(cli::run::ResumeArgs),
-    /// Write the project's figures (PNG, embedded font).
+    /// Write the project's figures (PNG, embedded font); `all` also runs the gallery.
     Figures(cli::figures::FiguresArgs),
+    /// The seed papers' figures reproduced by attnflow's runs, with captions and index.html.
+    Gallery(cli::gallery::GalleryArgs),
 }
 
 /// Collapse clap's multi-line error into one line (drops blank lines, usage and the help hint).
@@ -159,7 +161,12 @@ fn main() -> ExitCode {
             flags = false;
             execute(None, Some(&args.out), false)
         }
-        Command::Figures(args) => cli::figures::run(&args),
+        Command::Figures(args) => {
+            cli::figures::run(&args, &RunControl::new().with_stop_flag(stop_on_signals()))
+        }
+        Command::Gallery(args) => {
+            cli::gallery::run(&args, &RunControl::new().with_stop_flag(stop_on_signals()))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod figures;
+pub mod gallery;
 pub mod linear;
 pub mod particles;
 pub mod pde;

@@ -14,19 +14,17 @@ use std::path::Path;
 /// A drawing area of the bitmap backend.
 pub type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
-/// Colour `i` of the default categorical palette (matplotlib "tab10").
+/// Colour `i` of the categorical palette: Okabe–Ito (distinguishable under the common forms of
+/// colour-vision deficiency), without its yellow, which is unreadable on white.
 pub fn palette(i: usize) -> RGBColor {
-    const C: [RGBColor; 10] = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(127, 127, 127),
-        RGBColor(188, 189, 34),
-        RGBColor(23, 190, 207),
+    const C: [RGBColor; 7] = [
+        RGBColor(0, 114, 178),
+        RGBColor(230, 159, 0),
+        RGBColor(0, 158, 115),
+        RGBColor(213, 94, 0),
+        RGBColor(204, 121, 167),
+        RGBColor(86, 180, 233),
+        RGBColor(0, 0, 0),
     ];
     C[i % C.len()]
 }
@@ -480,8 +478,63 @@ pub fn hammer_inverse(x: f64, y: f64) -> Option<(f64, f64)> {
     Some((lon, lat))
 }
 
+/// Largest number of tokens drawn over a sphere map; larger sets are subsampled evenly so that
+/// the density underneath stays visible.
+pub const MAX_MAP_POINTS: usize = 600;
+
+/// Every `k`-th point of `points` with `k` chosen so that at most `max` remain.
+pub fn subsample<T: Copy>(points: &[T], max: usize) -> Vec<T> {
+    let stride = points.len().div_ceil(max.max(1)).max(1);
+    points.iter().step_by(stride).copied().collect()
+}
+
+/// Density (w.r.t. the uniform probability measure) of unit vectors `x` (rows of 3) on the
+/// sphere, as a histogram on `nlon x nlat` equal-area cells (longitude x sine of latitude),
+/// smoothed by averaging each cell with its 8 neighbours; returned as a function of
+/// `(lon, lat)`. Its mean over the sphere is 1.
+pub fn sphere_histogram(x: &[f64], nlon: usize, nlat: usize) -> impl Fn(f64, f64) -> f64 + Sync {
+    use std::f64::consts::PI;
+    let n = (x.len() / 3).max(1);
+    let cell = move |lon: f64, lat: f64| -> (usize, usize) {
+        let i = (((lon + PI) / (2.0 * PI)) * nlon as f64).floor() as isize;
+        let j = (((lat.sin() + 1.0) / 2.0) * nlat as f64).floor() as isize;
+        (
+            i.rem_euclid(nlon as isize) as usize,
+            j.clamp(0, nlat as isize - 1) as usize,
+        )
+    };
+    let mut h = vec![0.0; nlon * nlat];
+    for p in x.chunks_exact(3) {
+        let (i, j) = cell(p[1].atan2(p[0]), p[2].clamp(-1.0, 1.0).asin());
+        h[j * nlon + i] += (nlon * nlat) as f64 / n as f64;
+    }
+    let mut s = vec![0.0; nlon * nlat];
+    for j in 0..nlat {
+        for i in 0..nlon {
+            let (mut sum, mut cnt) = (0.0, 0.0);
+            for dj in -1isize..=1 {
+                let jj = j as isize + dj;
+                if jj < 0 || jj >= nlat as isize {
+                    continue;
+                }
+                for di in -1isize..=1 {
+                    let ii = (i as isize + di).rem_euclid(nlon as isize) as usize;
+                    sum += h[jj as usize * nlon + ii];
+                    cnt += 1.0;
+                }
+            }
+            s[j * nlon + i] = sum / cnt;
+        }
+    }
+    move |lon, lat| {
+        let (i, j) = cell(lon, lat);
+        s[j * nlon + i]
+    }
+}
+
 /// Draw `f(lon, lat)` on an equal-area Hammer map with colour range `(lo, hi)` and overlay
-/// `points` (longitude, latitude) as small dots; with a colour bar labelled `color_label`.
+/// `points` (longitude, latitude) as small white dots with a dark rim (at most
+/// [`MAX_MAP_POINTS`], subsampled evenly); with a colour bar labelled `color_label`.
 pub fn sphere_map(
     area: &Area<'_>,
     title: &str,
@@ -554,11 +607,19 @@ pub fn sphere_map(
             .draw_series(LineSeries::new(line, grey))
             .map_err(&err)?;
     }
+    let shown = subsample(points, MAX_MAP_POINTS);
     chart
         .draw_series(
-            points.iter().map(|&(lon, lat)| {
-                Circle::new(hammer(lon, lat), 1, RGBColor(255, 40, 40).filled())
-            }),
+            shown
+                .iter()
+                .map(|&(lon, lat)| Circle::new(hammer(lon, lat), 3, RGBColor(40, 40, 40).filled())),
+        )
+        .map_err(&err)?;
+    chart
+        .draw_series(
+            shown
+                .iter()
+                .map(|&(lon, lat)| Circle::new(hammer(lon, lat), 2, WHITE.filled())),
         )
         .map_err(&err)?;
     color_bar(&bar, color_label, lo, hi, path)
