@@ -462,7 +462,9 @@ fn report(
                     );
                     coef.iter().zip(&y).map(|(c, v)| c * v).sum()
                 };
-                let hist = sphere_histogram(x, 64, 32);
+                // About 20 tokens per histogram cell (before the 3 x 3 smoothing).
+                let nlat = ((pts.len() as f64 / 40.0).sqrt() as usize).clamp(6, 32);
+                let hist = sphere_histogram(x, 2 * nlat, nlat);
                 // One colour range for both panels: the larger of the two maxima on a
                 // 64 x 32 equal-area grid of cell centres.
                 let hi = (0..64 * 32)
@@ -497,7 +499,7 @@ fn report(
             }
             Ok(())
         })?;
-        rep.figure("sphere_maps.png", "PDE density (left) and the particles' density (right: equal-area histogram, 64 x 32 cells smoothed over neighbours, with an even subsample of the tokens as white dots) on the sphere (Hammer equal-area), at three times, one colour scale per row");
+        rep.figure("sphere_maps.png", "PDE density (left) and the particles' density (right: equal-area histogram with about 20 tokens per cell, smoothed over neighbours, with an even subsample of the tokens as white dots) on the sphere (Hammer equal-area), at three times, one colour scale per row");
     }
     rep.record("setup", s);
     rep.record("time_unit", &unit);

@@ -120,7 +120,7 @@ pub fn experiments(quick: bool) -> Vec<Experiment> {
             reported: "Energy against ln τ: plateaus at meta-stable states, jumps at merges; every \
                        jump non-negative for USA (gradient ascent of the energy).",
             spec: Some(CompareSpec::Staircase(StaircaseSpec {
-                n: q(200, 1000),
+                n: q(150, 300),
                 seed: Some(0),
                 ..Default::default()
             })),
@@ -132,7 +132,7 @@ pub fn experiments(quick: bool) -> Vec<Experiment> {
             reported: "ln C_l(t) of the particles grows at 2γ_l for l near l*, with the PDE's \
                        rate alongside.",
             spec: Some(CompareSpec::Growth(GrowthSpec {
-                n: q(5000, 20_000),
+                n: q(2000, 20_000),
                 seeds: q(2, 4),
                 seed: Some(0),
                 ..Default::default()
@@ -148,20 +148,6 @@ pub fn experiments(quick: bool) -> Vec<Experiment> {
                 seeds: q(1, 4),
                 points: q(5, 12),
                 beta_max: Some(if quick { 30.0 } else { 60.0 }),
-                seed: Some(0),
-                ..Default::default()
-            })),
-        },
-        Experiment {
-            dir: "onset",
-            title: "Onset time of the meta-stable structure against ln N",
-            source: "attnflow",
-            reported: "Onset time ≈ ln N / (2γ_l*): slope 1/(2γ_l*) against ln N.",
-            spec: Some(CompareSpec::Onset(OnsetSpec {
-                n_min: q(100, 300),
-                n_max: q(10_000, 30_000),
-                points: q(3, 5),
-                seeds: q(2, 6),
                 seed: Some(0),
                 ..Default::default()
             })),
@@ -214,6 +200,23 @@ pub fn experiments(quick: bool) -> Vec<Experiment> {
             })),
         },
     ]);
+    if !quick {
+        // Two decades of N with several seeds each: the slowest experiment, default size only.
+        v.push(Experiment {
+            dir: "onset",
+            title: "Onset time of the meta-stable structure against ln N",
+            source: "attnflow",
+            reported: "Onset time ≈ ln N / (2γ_l*): slope 1/(2γ_l*) against ln N.",
+            spec: Some(CompareSpec::Onset(OnsetSpec {
+                n_min: Some(300),
+                n_max: Some(30_000),
+                points: Some(5),
+                seeds: Some(6),
+                seed: Some(0),
+                ..Default::default()
+            })),
+        });
+    }
     v
 }
 

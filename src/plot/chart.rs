@@ -5,7 +5,7 @@
 //! Log axes are drawn in `log10` coordinates with tick labels mapped back, so one code path
 //! serves every combination of axis scales.
 
-use super::{draw_error, FONT};
+use super::{draw_error, typeset, FONT};
 use crate::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -224,8 +224,9 @@ impl LineChart {
     /// Draw on `area`; `path` names the output in error messages.
     pub fn draw(&self, area: &Area<'_>, path: &Path) -> Result<()> {
         let err = draw_error(path);
+        let (xdesc, ydesc) = (typeset(&self.x.label), typeset(&self.y.label));
         let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, (FONT, 20))
+            .caption(typeset(&self.title), (FONT, 20))
             .margin(12)
             .margin_right(25)
             .x_label_area_size(48)
@@ -234,8 +235,8 @@ impl LineChart {
             .map_err(&err)?;
         chart
             .configure_mesh()
-            .x_desc(self.x.label.as_str())
-            .y_desc(self.y.label.as_str())
+            .x_desc(xdesc.as_str())
+            .y_desc(ydesc.as_str())
             .x_label_formatter(&|v| self.x.tick(*v))
             .y_label_formatter(&|v| self.y.tick(*v))
             .label_style((FONT, 15))
@@ -300,7 +301,7 @@ impl LineChart {
             let anno = anno.map_err(&err)?;
             if let Some(label) = &s.label {
                 any_label = true;
-                anno.label(label.as_str()).legend(move |(x, y)| {
+                anno.label(typeset(label)).legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(width.max(2)))
                 });
             }
@@ -350,8 +351,9 @@ impl Heatmap {
         let (main, bar) = area.split_horizontally(w.saturating_sub(95));
         let xr = self.x.range.0..self.x.range.1;
         let yr = self.y.range.0..self.y.range.1;
+        let (xdesc, ydesc) = (typeset(&self.x.label), typeset(&self.y.label));
         let mut chart = ChartBuilder::on(&main)
-            .caption(&self.title, (FONT, 20))
+            .caption(typeset(&self.title), (FONT, 20))
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(70)
@@ -360,8 +362,8 @@ impl Heatmap {
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc(self.x.label.as_str())
-            .y_desc(self.y.label.as_str())
+            .x_desc(xdesc.as_str())
+            .y_desc(ydesc.as_str())
             .x_label_formatter(&|v| tick_text(*v))
             .y_label_formatter(&|v| tick_text(*v))
             .label_style((FONT, 15))
@@ -393,7 +395,7 @@ impl Heatmap {
             chart
                 .draw_series(DashedLineSeries::new(inside, 10 + 4 * i as u32, 6, style))
                 .map_err(&err)?
-                .label(label.as_str())
+                .label(typeset(label))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
         }
         if !self.overlays.is_empty() {
@@ -437,7 +439,7 @@ pub fn color_bar(area: &Area<'_>, label: &str, lo: f64, hi: f64, path: &Path) ->
         .configure_mesh()
         .disable_mesh()
         .disable_x_axis()
-        .y_desc(label)
+        .y_desc(typeset(label))
         .y_label_formatter(&|v| tick_text(*v))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 15))
@@ -480,7 +482,7 @@ pub fn hammer_inverse(x: f64, y: f64) -> Option<(f64, f64)> {
 
 /// Largest number of tokens drawn over a sphere map; larger sets are subsampled evenly so that
 /// the density underneath stays visible.
-pub const MAX_MAP_POINTS: usize = 600;
+pub const MAX_MAP_POINTS: usize = 400;
 
 /// Every `k`-th point of `points` with `k` chosen so that at most `max` remain.
 pub fn subsample<T: Copy>(points: &[T], max: usize) -> Vec<T> {
@@ -550,7 +552,7 @@ pub fn sphere_map(
     let r2 = 2.0 * std::f64::consts::SQRT_2;
     let s2 = std::f64::consts::SQRT_2;
     let mut chart = ChartBuilder::on(&main)
-        .caption(title, (FONT, 18))
+        .caption(typeset(title), (FONT, 18))
         .margin(8)
         .build_cartesian_2d(-r2 * 1.02..r2 * 1.02, -s2 * 1.05..s2 * 1.05)
         .map_err(&err)?;
