@@ -25,6 +25,7 @@ pub mod compare;
 pub mod control;
 pub mod equiangular;
 pub mod error;
+pub mod gallery;
 pub mod io;
 pub mod linear;
 pub mod linear_noise;

@@ -47,12 +47,14 @@ enum Command {
     Run(cli::run::RunArgs),
     /// Continue an interrupted run from its checkpoints.
     Resume(cli::run::ResumeArgs),
-    /// Write the project's figures (PNG, embedded font).
+    /// Write the project's figures (PNG, embedded font); `all` also runs the gallery.
     Figures(cli::figures::FiguresArgs),
     /// Run a parameter sweep (a run config plus a [sweep] table), whole or one shard of it.
     Sweep(Box<cli::sweep::SweepArgs>),
     /// Merge the points of a sweep into one table, arrays and a summary figure.
     Merge(cli::sweep::MergeArgs),
+    /// The seed papers' figures reproduced by attnflow's runs, with captions and index.html.
+    Gallery(cli::gallery::GalleryArgs),
 }
 
 /// Collapse clap's multi-line error into one line (drops blank lines, usage and the help hint).
@@ -170,12 +172,17 @@ fn main() -> ExitCode {
             flags = false;
             execute(None, Some(&args.out), false)
         }
-        Command::Figures(args) => cli::figures::run(&args),
         Command::Sweep(args) => {
             flags = false;
             cli::sweep::run_sweep(&args)
         }
         Command::Merge(args) => cli::sweep::run_merge(&args),
+        Command::Figures(args) => {
+            cli::figures::run(&args, &RunControl::new().with_stop_flag(stop_on_signals()))
+        }
+        Command::Gallery(args) => {
+            cli::gallery::run(&args, &RunControl::new().with_stop_flag(stop_on_signals()))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

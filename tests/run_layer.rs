@@ -111,6 +111,20 @@ fn particles_resume_bit_identically_rk4_adaptive_and_ensembles() {
         "[particles]\ndim = 2\nn = 400\nbeta = 9\nseed = 2\nsave_every = 25\n",
         0.6,
     );
+    // Through merges: five tokens at beta = 500 merge four times (the last at ln tau ~ 34,
+    // tau ~ 6e14); interrupted mid-way, the resumed run carries the weighted tokens, their
+    // owners and the merge events.
+    let init = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/configs/gkpr_theta0.npy"
+    );
+    check_resume(
+        "p-merge",
+        &format!("[particles]\ndim = 2\nbeta = 500\ninit = \"{init}\"\ntime = \"scaled\"\nt_end = 1e15\nseries_spacing = \"log\"\n"),
+        0.5,
+    );
+    let merges = std::fs::read_to_string(scratch_existing("p-merge-b").join("merges.csv")).unwrap();
+    assert_eq!(merges.lines().count(), 5, "{merges}");
     check_resume(
         "p-ens",
         "[particles]\ndim = 3\nn = 200\nbeta = 6\nensemble = 3\nmodel = \"sa\"\ntime = \"scaled\"\nt_end = 4\n",

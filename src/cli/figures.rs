@@ -9,7 +9,8 @@ use std::path::PathBuf;
 pub enum FigureSet {
     /// Linear theory: growth_rates.png, dominant_mode.png.
     Linear,
-    /// Every figure the tool can make.
+    /// Linear theory, and the gallery (default size) into OUT/gallery: the seed papers'
+    /// figures reproduced, with OUT/gallery/index.html and OUT/gallery/README.md.
     All,
 }
 
@@ -55,7 +56,7 @@ fn linear_summary() -> String {
 }
 
 /// Run `attnflow figures`.
-pub fn run(args: &FiguresArgs) -> attnflow::Result<()> {
+pub fn run(args: &FiguresArgs, ctl: &attnflow::control::RunControl) -> attnflow::Result<()> {
     attnflow::io::prepare_output_dir(&args.out)?;
     let mut written = Vec::new();
     if matches!(args.set, FigureSet::Linear | FigureSet::All) {
@@ -64,6 +65,15 @@ pub fn run(args: &FiguresArgs) -> attnflow::Result<()> {
     }
     for p in &written {
         println!("wrote {}", p.display());
+    }
+    if args.set == FigureSet::All {
+        super::gallery::run(
+            &super::gallery::GalleryArgs {
+                out: args.out.join("gallery"),
+                quick: false,
+            },
+            ctl,
+        )?;
     }
     Ok(())
 }

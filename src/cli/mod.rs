@@ -5,6 +5,7 @@ pub mod compare;
 pub mod critical;
 pub mod equiangular;
 pub mod figures;
+pub mod gallery;
 pub mod linear;
 pub mod particles;
 pub mod pde;

@@ -176,12 +176,14 @@ fn report(base: &ParticleSetup, results: &[BetaResult], out: &Path) -> Result<()
     chart.series.push(Series::new(
         "√(2β)",
         grid.iter().map(|&b| (b, (2.0 * b).sqrt())).collect(),
-        palette(7),
+        plotters::style::RGBColor(127, 127, 127),
         Style::Dashed(1),
     ));
     for k in linear::thresholds(40, base.dim) {
         if k > b0 / 1.2 && k < b1 * 1.2 {
-            chart.vlines.push((k, palette(7)));
+            chart
+                .vlines
+                .push((k, plotters::style::RGBColor(127, 127, 127)));
         }
     }
     let means: Vec<(f64, f64)> = results

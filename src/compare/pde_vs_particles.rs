@@ -21,7 +21,9 @@ use crate::control::RunControl;
 use crate::linear;
 use crate::particles::{build_velocity_field, Integrator, Method, StepControl, TokenState};
 use crate::pde::init::InitialData;
-use crate::plot::chart::{palette, sphere_map, Axis, Heatmap, LineChart, Series, Style};
+use crate::plot::chart::{
+    palette, sphere_histogram, sphere_map, Axis, Heatmap, LineChart, Series, Style,
+};
 use crate::spectral::{Basis, CircleBasis, SphereBasis};
 use crate::{Error, Model, Result};
 use serde::{Deserialize, Serialize};
@@ -445,9 +447,9 @@ fn report(
         let path = out.join("sphere_maps.png");
         let basis = SphereBasis::new(s.lmax);
         let rows = maps.len() as u32;
-        crate::plot::render_png(&path, 1100, 520 * rows, |area| {
-            let parts = area.split_evenly((rows as usize, 1));
-            for (part, (t, coef, x)) in parts.iter().zip(&maps) {
+        crate::plot::render_png(&path, 1700, 430 * rows, |area| {
+            let parts = area.split_evenly((rows as usize, 2));
+            for (pair, (t, coef, x)) in parts.chunks(2).zip(&maps) {
                 let pts: Vec<(f64, f64)> = x
                     .chunks_exact(3)
                     .map(|p| (p[1].atan2(p[0]), p[2].clamp(-1.0, 1.0).asin()))
@@ -460,17 +462,35 @@ fn report(
                     );
                     coef.iter().zip(&y).map(|(c, v)| c * v).sum()
                 };
-                let hi = (0..200)
-                    .map(|i| {
-                        let lat = -1.5 + 3.0 * (i % 20) as f64 / 19.0;
-                        let lon = -3.1 + 6.2 * (i / 20) as f64 / 9.0;
-                        f(lon, lat)
+                // About 20 tokens per histogram cell (before the 3 x 3 smoothing).
+                let nlat = ((pts.len() as f64 / 40.0).sqrt() as usize).clamp(6, 32);
+                let hist = sphere_histogram(x, 2 * nlat, nlat);
+                // One colour range for both panels: the larger of the two maxima on a
+                // 64 x 32 equal-area grid of cell centres.
+                let hi = (0..64 * 32)
+                    .map(|c| {
+                        let lon = -PI + 2.0 * PI * ((c % 64) as f64 + 0.5) / 64.0;
+                        let lat = (-1.0 + 2.0 * ((c / 64) as f64 + 0.5) / 32.0).asin();
+                        f(lon, lat).max(hist(lon, lat))
                     })
                     .fold(1.0, f64::max);
                 sphere_map(
-                    part,
-                    &format!("PDE density and particles (red), time {t:.2} ({unit})"),
+                    &pair[0],
+                    &format!("PDE density, L = {}, time {t:.2} ({unit})", s.lmax),
                     &f,
+                    (0.0, hi),
+                    "density ρ",
+                    &[],
+                    &path,
+                )?;
+                sphere_map(
+                    &pair[1],
+                    &format!(
+                        "Particles, N = {}: density and {} tokens",
+                        pts.len(),
+                        pts.len().min(crate::plot::chart::MAX_MAP_POINTS)
+                    ),
+                    &hist,
                     (0.0, hi),
                     "density ρ",
                     &pts,
@@ -479,7 +499,7 @@ fn report(
             }
             Ok(())
         })?;
-        rep.figure("sphere_maps.png", "PDE density on the sphere (Hammer equal-area) with the particles overlaid, at three times");
+        rep.figure("sphere_maps.png", "PDE density (left) and the particles' density (right: equal-area histogram with about 20 tokens per cell, smoothed over neighbours, with an even subsample of the tokens as white dots) on the sphere (Hammer equal-area), at three times, one colour scale per row");
     }
     rep.record("setup", s);
     rep.record("time_unit", &unit);

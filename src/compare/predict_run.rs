@@ -26,7 +26,7 @@ use crate::particles::{
     build_velocity_field, simulate, Method, RunConfig, SimulationSink, SnapshotInfo, StepControl,
     TokenState,
 };
-use crate::plot::chart::{palette, sphere_map, Axis, LineChart, Series, Style};
+use crate::plot::chart::{palette, sphere_histogram, sphere_map, Axis, LineChart, Series, Style};
 use crate::{Model, Result};
 use serde::Serialize;
 use std::f64::consts::PI;
@@ -183,8 +183,47 @@ impl SimulationSink for Trajectories {
     }
 }
 
-/// Run the experiment and write the report and figures.
+/// How the report and figures of a run show times: internal time divided by `divisor`,
+/// labelled `unit`.
+#[derive(Clone, Debug)]
+pub struct TimeDisplay {
+    /// Internal time per displayed unit (`e^beta` to show the physical `t` of USA).
+    pub divisor: f64,
+    /// Label of the displayed time.
+    pub unit: String,
+}
+
+impl TimeDisplay {
+    /// The internal unit of the experiment (`tau = e^beta t` for USA, `t` for SA).
+    pub fn internal(model: Model) -> Self {
+        Self {
+            divisor: 1.0,
+            unit: time_unit_name(model).to_string(),
+        }
+    }
+
+    /// Physical time `t` of USA at inverse temperature `beta` (internal `tau = e^beta t`).
+    pub fn physical_usa(beta: f64) -> Self {
+        Self {
+            divisor: beta.exp(),
+            unit: "t (physical)".to_string(),
+        }
+    }
+}
+
+/// Run the experiment and write the report and figures (times in the internal unit).
 pub fn run(setup: &PredictSetup, parts: &Parts, out: &Path) -> Result<PredictResult> {
+    run_shown(setup, parts, out, &TimeDisplay::internal(setup.model))
+}
+
+/// [`run`], with the report and figures showing times as `display` says (the returned result
+/// keeps the internal unit).
+pub fn run_shown(
+    setup: &PredictSetup,
+    parts: &Parts,
+    out: &Path,
+    display: &TimeDisplay,
+) -> Result<PredictResult> {
     let dim = setup.dim;
     let star = linear::dominant_degree(setup.beta, dim);
     let gamma = theory_rate(star, setup.beta, dim, setup.model);
@@ -291,7 +330,7 @@ pub fn run(setup: &PredictSetup, parts: &Parts, out: &Path) -> Result<PredictRes
         predicted_lstar,
         distances_lstar,
     };
-    report(setup, &result, &traj, &res.final_x, out)?;
+    report(setup, &result, &traj, &res.final_x, out, display)?;
     Ok(result)
 }
 
@@ -301,8 +340,10 @@ fn report(
     traj: &[(f64, Vec<f64>)],
     final_x: &[f64],
     out: &Path,
+    display: &TimeDisplay,
 ) -> Result<()> {
-    let unit = time_unit_name(s.model);
+    let unit = display.unit.as_str();
+    let k = display.divisor;
     let mut rep = Report::new(&format!(
         "Predicted cluster locations vs particle clusters (d = {}, β = {}, {}, N = {})",
         s.dim,
@@ -315,8 +356,8 @@ fn report(
          measure grown by e^(γ_l T) at T = ln N/(2γ_l*) = {:.3} ({unit}), clusters at the maxima of \
          the resulting density; observed clusters at the end of the run, t = {:.3}. Dominant \
          degree l* = {}: {} predicted locations, {} observed clusters.",
-        r.t_predict,
-        r.t_end,
+        r.t_predict / k,
+        r.t_end / k,
         r.dominant,
         r.predicted.len(),
         r.observed.len()
@@ -407,58 +448,72 @@ fn report(
                 s.n,
                 (s.n / s.n.min(400)).max(1)
             ),
-            Axis::linear(format!("time {unit}"), 0.0, r.t_end),
+            Axis::linear(format!("time {unit}"), 0.0, r.t_end / k),
             Axis::linear("angle θ (rad)", 0.0, 2.0 * PI),
         );
         let pts: Vec<(f64, f64)> = traj
             .iter()
-            .flat_map(|(t, th)| th.iter().map(move |&a| (*t, a)))
+            .flat_map(|(t, th)| th.iter().map(move |&a| (*t / k, a)))
             .collect();
         chart
             .series
             .push(Series::unlabelled(pts, palette(0), Style::Points(1)));
-        for (i, p) in r.predicted.iter().enumerate() {
-            let line = vec![(0.0, p[0]), (r.t_end, p[0])];
-            let s = if i == 0 {
-                Series::new(
-                    "predicted (2πj − arg M_l*(0))/l*",
-                    line,
-                    palette(3),
-                    Style::Dashed(2),
-                )
-            } else {
-                Series::unlabelled(line, palette(3), Style::Dashed(2))
-            };
-            chart.series.push(s);
+        let lines = [
+            (
+                &r.predicted.iter().map(|p| p[0]).collect::<Vec<f64>>(),
+                "all-degree prediction: maxima of ρ_lin at T",
+                palette(3),
+                Style::Dashed(2),
+            ),
+            (
+                &r.predicted_lstar,
+                "l*-mode alone: (2πj − arg M_l*(0))/l*",
+                palette(2),
+                Style::Dashed(1),
+            ),
+        ];
+        for (angles, label, color, style) in lines {
+            for (i, &a) in angles.iter().enumerate() {
+                let line = vec![(0.0, a), (r.t_end / k, a)];
+                chart.series.push(if i == 0 {
+                    Series::new(label, line, color, style)
+                } else {
+                    Series::unlabelled(line, color, style)
+                });
+            }
         }
-        chart.vlines.push((r.t_predict, plotters::style::BLACK));
+        chart.vlines.push((r.t_predict / k, plotters::style::BLACK));
         crate::plot::render_png(&path, 1100, 650, |a| chart.draw(a, &path))?;
-        rep.figure("trajectories.png", "Token trajectories θ_i(t), predicted cluster angles (dashed) and the prediction time T (vertical)");
+        rep.figure("trajectories.png", "Token trajectories θ_i(t), predicted cluster angles (dashed: all-degree prediction, thin: l*-mode alone) and the prediction time T (vertical)");
     } else {
         let path = out.join("sphere.png");
-        let pts: Vec<(f64, f64)> = final_x
-            .chunks_exact(3)
-            .map(|x| (x[1].atan2(x[0]), x[2].clamp(-1.0, 1.0).asin()))
+        let pred: Vec<(f64, f64)> = r
+            .predicted
+            .iter()
+            .map(|p| (p[1].atan2(p[0]), p[2].clamp(-1.0, 1.0).asin()))
             .collect();
-        let pred: Vec<[f64; 3]> = r.predicted.iter().map(|p| [p[0], p[1], p[2]]).collect();
-        let f = move |lon: f64, lat: f64| -> f64 {
-            let y = [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()];
-            pred.iter().map(|p| arc(p, &y)).fold(PI, f64::min)
-        };
+        let f = sphere_histogram(final_x, 48, 24);
+        let hi = (0..48 * 24)
+            .map(|c| {
+                let lon = -PI + 2.0 * PI * ((c % 48) as f64 + 0.5) / 48.0;
+                let lat = (-1.0 + 2.0 * ((c / 48) as f64 + 0.5) / 24.0).asin();
+                f(lon, lat)
+            })
+            .fold(1.0, f64::max);
         crate::plot::render_png(&path, 1100, 600, |a| {
             sphere_map(
                 a,
-                "Final tokens (red) and distance to the nearest predicted cluster (Hammer equal-area)",
+                "Final token density (Hammer equal-area) and predicted cluster locations (dots)",
                 &f,
-                (0.0, 1.0),
-                "distance to prediction (rad)",
-                &pts,
+                (0.0, hi),
+                "density ρ (smoothed histogram)",
+                &pred,
                 &path,
             )
         })?;
         rep.figure(
             "sphere.png",
-            "Final tokens over the distance to the nearest predicted location (dark = predicted)",
+            "Density of the final tokens (equal-area histogram, 48 x 24 cells, smoothed over neighbours) with the all-degree predicted locations as white dots",
         );
     }
     rep.record("setup", s);

@@ -18,7 +18,7 @@
 //! the coordinate origin. The correct forms are used here.
 
 use super::parts::Parts;
-use super::predict_run::{run as predict, PredictSetup};
+use super::predict_run::{run_shown as predict, PredictSetup, TimeDisplay};
 use super::Report;
 use crate::analysis::{find_clusters, ClusterParams};
 use crate::linear;
@@ -101,7 +101,7 @@ pub fn run(
     let mut chart = LineChart::new(
         "Growth rates on the circle, USA, physical time: k² I_k(β)/β (solid) vs the notebook's /π (dashed)",
         Axis::linear("degree k", 0.0, 12.5),
-        Axis::log("rate per unit t", 1.0, 1e5),
+        Axis::log("growth rate γ_k per unit t", 1.0, 1e5),
     );
     let mut rate_rows = Vec::new();
     for (i, beta) in [5.0f64, 7.0].into_iter().enumerate() {
@@ -133,7 +133,19 @@ pub fn run(
             Style::Dashed(1),
         ));
     }
-    chart.legend = plotters::chart::SeriesLabelPosition::UpperRight;
+    // The y range covers every plotted rate (the notebook's /pi curve included), so that no
+    // point is clipped onto the axis.
+    let (lo, hi) = chart
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .filter(|v| *v > 0.0)
+        .fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
+    chart.y.range = (
+        10f64.powf(lo.log10().floor()),
+        10f64.powf(hi.log10().ceil()),
+    );
+    chart.legend = plotters::chart::SeriesLabelPosition::LowerLeft;
     crate::plot::render_png(&path, 1000, 600, |a| chart.draw(a, &path))?;
     rep.section("Linear theory");
     rep.table(
@@ -169,6 +181,7 @@ pub fn run(
             },
             &parts.scoped(&format!("beta{beta}")),
             &sub,
+            &TimeDisplay::physical_usa(beta),
         )?;
         // Histogram at t_hist (same initial tokens as the prediction run: stream 0).
         let x_hist: Vec<f64> = parts.get(&format!("hist_beta{beta}"), || {

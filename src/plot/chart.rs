@@ -5,7 +5,7 @@
 //! Log axes are drawn in `log10` coordinates with tick labels mapped back, so one code path
 //! serves every combination of axis scales.
 
-use super::{draw_error, FONT};
+use super::{draw_error, typeset, FONT};
 use crate::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -14,19 +14,17 @@ use std::path::Path;
 /// A drawing area of the bitmap backend.
 pub type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
-/// Colour `i` of the default categorical palette (matplotlib "tab10").
+/// Colour `i` of the categorical palette: Okabe–Ito (distinguishable under the common forms of
+/// colour-vision deficiency), without its yellow, which is unreadable on white.
 pub fn palette(i: usize) -> RGBColor {
-    const C: [RGBColor; 10] = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(127, 127, 127),
-        RGBColor(188, 189, 34),
-        RGBColor(23, 190, 207),
+    const C: [RGBColor; 7] = [
+        RGBColor(0, 114, 178),
+        RGBColor(230, 159, 0),
+        RGBColor(0, 158, 115),
+        RGBColor(213, 94, 0),
+        RGBColor(204, 121, 167),
+        RGBColor(86, 180, 233),
+        RGBColor(0, 0, 0),
     ];
     C[i % C.len()]
 }
@@ -226,8 +224,9 @@ impl LineChart {
     /// Draw on `area`; `path` names the output in error messages.
     pub fn draw(&self, area: &Area<'_>, path: &Path) -> Result<()> {
         let err = draw_error(path);
+        let (xdesc, ydesc) = (typeset(&self.x.label), typeset(&self.y.label));
         let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, (FONT, 20))
+            .caption(typeset(&self.title), (FONT, 20))
             .margin(12)
             .margin_right(25)
             .x_label_area_size(48)
@@ -236,8 +235,8 @@ impl LineChart {
             .map_err(&err)?;
         chart
             .configure_mesh()
-            .x_desc(self.x.label.as_str())
-            .y_desc(self.y.label.as_str())
+            .x_desc(xdesc.as_str())
+            .y_desc(ydesc.as_str())
             .x_label_formatter(&|v| self.x.tick(*v))
             .y_label_formatter(&|v| self.y.tick(*v))
             .label_style((FONT, 15))
@@ -302,7 +301,7 @@ impl LineChart {
             let anno = anno.map_err(&err)?;
             if let Some(label) = &s.label {
                 any_label = true;
-                anno.label(label.as_str()).legend(move |(x, y)| {
+                anno.label(typeset(label)).legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(width.max(2)))
                 });
             }
@@ -352,8 +351,9 @@ impl Heatmap {
         let (main, bar) = area.split_horizontally(w.saturating_sub(95));
         let xr = self.x.range.0..self.x.range.1;
         let yr = self.y.range.0..self.y.range.1;
+        let (xdesc, ydesc) = (typeset(&self.x.label), typeset(&self.y.label));
         let mut chart = ChartBuilder::on(&main)
-            .caption(&self.title, (FONT, 20))
+            .caption(typeset(&self.title), (FONT, 20))
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(70)
@@ -362,8 +362,8 @@ impl Heatmap {
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc(self.x.label.as_str())
-            .y_desc(self.y.label.as_str())
+            .x_desc(xdesc.as_str())
+            .y_desc(ydesc.as_str())
             .x_label_formatter(&|v| tick_text(*v))
             .y_label_formatter(&|v| tick_text(*v))
             .label_style((FONT, 15))
@@ -395,7 +395,7 @@ impl Heatmap {
             chart
                 .draw_series(DashedLineSeries::new(inside, 10 + 4 * i as u32, 6, style))
                 .map_err(&err)?
-                .label(label.as_str())
+                .label(typeset(label))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
         }
         if !self.overlays.is_empty() {
@@ -439,7 +439,7 @@ pub fn color_bar(area: &Area<'_>, label: &str, lo: f64, hi: f64, path: &Path) ->
         .configure_mesh()
         .disable_mesh()
         .disable_x_axis()
-        .y_desc(label)
+        .y_desc(typeset(label))
         .y_label_formatter(&|v| tick_text(*v))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 15))
@@ -480,8 +480,63 @@ pub fn hammer_inverse(x: f64, y: f64) -> Option<(f64, f64)> {
     Some((lon, lat))
 }
 
+/// Largest number of tokens drawn over a sphere map; larger sets are subsampled evenly so that
+/// the density underneath stays visible.
+pub const MAX_MAP_POINTS: usize = 400;
+
+/// Every `k`-th point of `points` with `k` chosen so that at most `max` remain.
+pub fn subsample<T: Copy>(points: &[T], max: usize) -> Vec<T> {
+    let stride = points.len().div_ceil(max.max(1)).max(1);
+    points.iter().step_by(stride).copied().collect()
+}
+
+/// Density (w.r.t. the uniform probability measure) of unit vectors `x` (rows of 3) on the
+/// sphere, as a histogram on `nlon x nlat` equal-area cells (longitude x sine of latitude),
+/// smoothed by averaging each cell with its 8 neighbours; returned as a function of
+/// `(lon, lat)`. Its mean over the sphere is 1.
+pub fn sphere_histogram(x: &[f64], nlon: usize, nlat: usize) -> impl Fn(f64, f64) -> f64 + Sync {
+    use std::f64::consts::PI;
+    let n = (x.len() / 3).max(1);
+    let cell = move |lon: f64, lat: f64| -> (usize, usize) {
+        let i = (((lon + PI) / (2.0 * PI)) * nlon as f64).floor() as isize;
+        let j = (((lat.sin() + 1.0) / 2.0) * nlat as f64).floor() as isize;
+        (
+            i.rem_euclid(nlon as isize) as usize,
+            j.clamp(0, nlat as isize - 1) as usize,
+        )
+    };
+    let mut h = vec![0.0; nlon * nlat];
+    for p in x.chunks_exact(3) {
+        let (i, j) = cell(p[1].atan2(p[0]), p[2].clamp(-1.0, 1.0).asin());
+        h[j * nlon + i] += (nlon * nlat) as f64 / n as f64;
+    }
+    let mut s = vec![0.0; nlon * nlat];
+    for j in 0..nlat {
+        for i in 0..nlon {
+            let (mut sum, mut cnt) = (0.0, 0.0);
+            for dj in -1isize..=1 {
+                let jj = j as isize + dj;
+                if jj < 0 || jj >= nlat as isize {
+                    continue;
+                }
+                for di in -1isize..=1 {
+                    let ii = (i as isize + di).rem_euclid(nlon as isize) as usize;
+                    sum += h[jj as usize * nlon + ii];
+                    cnt += 1.0;
+                }
+            }
+            s[j * nlon + i] = sum / cnt;
+        }
+    }
+    move |lon, lat| {
+        let (i, j) = cell(lon, lat);
+        s[j * nlon + i]
+    }
+}
+
 /// Draw `f(lon, lat)` on an equal-area Hammer map with colour range `(lo, hi)` and overlay
-/// `points` (longitude, latitude) as small dots; with a colour bar labelled `color_label`.
+/// `points` (longitude, latitude) as small white dots with a dark rim (at most
+/// [`MAX_MAP_POINTS`], subsampled evenly); with a colour bar labelled `color_label`.
 pub fn sphere_map(
     area: &Area<'_>,
     title: &str,
@@ -497,7 +552,7 @@ pub fn sphere_map(
     let r2 = 2.0 * std::f64::consts::SQRT_2;
     let s2 = std::f64::consts::SQRT_2;
     let mut chart = ChartBuilder::on(&main)
-        .caption(title, (FONT, 18))
+        .caption(typeset(title), (FONT, 18))
         .margin(8)
         .build_cartesian_2d(-r2 * 1.02..r2 * 1.02, -s2 * 1.05..s2 * 1.05)
         .map_err(&err)?;
@@ -554,11 +609,19 @@ pub fn sphere_map(
             .draw_series(LineSeries::new(line, grey))
             .map_err(&err)?;
     }
+    let shown = subsample(points, MAX_MAP_POINTS);
     chart
         .draw_series(
-            points.iter().map(|&(lon, lat)| {
-                Circle::new(hammer(lon, lat), 1, RGBColor(255, 40, 40).filled())
-            }),
+            shown
+                .iter()
+                .map(|&(lon, lat)| Circle::new(hammer(lon, lat), 3, RGBColor(40, 40, 40).filled())),
+        )
+        .map_err(&err)?;
+    chart
+        .draw_series(
+            shown
+                .iter()
+                .map(|&(lon, lat)| Circle::new(hammer(lon, lat), 2, WHITE.filled())),
         )
         .map_err(&err)?;
     color_bar(&bar, color_label, lo, hi, path)

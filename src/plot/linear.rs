@@ -1,7 +1,7 @@
 //! Linear-theory figures: growth rates against degree, and the dominant degree against beta.
 
 use super::chart::palette;
-use super::{draw_error, render_png, FONT};
+use super::{draw_error, render_png, typeset, FONT};
 use crate::linear::{dominant_degree, ln_growth_rate};
 use crate::{Model, Result, TimeUnit};
 use plotters::prelude::*;
@@ -31,7 +31,7 @@ pub fn growth_rates_figure(path: &Path) -> Result<()> {
         let (title_area, body) = root.split_vertically(50);
         title_area
             .titled(
-                "Linear growth rates of the uniform state, γ_l / γ_l* (USA and SA alike; ● marks l*)",
+                &typeset("Linear growth rates of the uniform state, γ_l / γ_l* (USA and SA alike; ● marks l*)"),
                 (FONT, 24),
             )
             .map_err(draw_error(path))?;
@@ -48,7 +48,7 @@ pub fn growth_rates_figure(path: &Path) -> Result<()> {
             chart
                 .configure_mesh()
                 .x_desc("degree l")
-                .y_desc("γ_l / γ_l*")
+                .y_desc(typeset("γ_l / γ_l*"))
                 .x_label_formatter(&|x| format!("{x:.0}"))
                 .label_style((FONT, 15))
                 .axis_desc_style((FONT, 17))
@@ -109,7 +109,9 @@ pub fn dominant_mode_figure(path: &Path) -> Result<()> {
     render_png(path, 1100, 750, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(
-                "Dominant degree l* = argmax γ_l of the uniform state (steps) and asymptotes",
+                typeset(
+                    "Dominant degree l* = argmax γ_l of the uniform state (steps) and asymptotes",
+                ),
                 (FONT, 24),
             )
             .margin(15)

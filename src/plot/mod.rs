@@ -68,3 +68,117 @@ where
     }
     result
 }
+
+/// Unicode subscript of `c`, if the alphabet has one (DejaVu Sans draws all of them).
+fn subscript(c: char) -> Option<char> {
+    Some(match c {
+        '0'..='9' => char::from_u32(0x2080 + (c as u32 - '0' as u32))?,
+        'a' => 'ₐ',
+        'e' => 'ₑ',
+        'h' => 'ₕ',
+        'i' => 'ᵢ',
+        'j' => 'ⱼ',
+        'k' => 'ₖ',
+        'l' => 'ₗ',
+        'm' => 'ₘ',
+        'n' => 'ₙ',
+        'o' => 'ₒ',
+        'p' => 'ₚ',
+        'r' => 'ᵣ',
+        's' => 'ₛ',
+        't' => 'ₜ',
+        'u' => 'ᵤ',
+        'v' => 'ᵥ',
+        'x' => 'ₓ',
+        'β' => 'ᵦ',
+        'γ' => 'ᵧ',
+        'ρ' => 'ᵨ',
+        '+' => '₊',
+        '-' => '₋',
+        _ => return None,
+    })
+}
+
+/// Unicode superscript of `c`, if the alphabet has one.
+fn superscript(c: char) -> Option<char> {
+    Some(match c {
+        '0' => '⁰',
+        '1' => '¹',
+        '2' => '²',
+        '3' => '³',
+        '4'..='9' => char::from_u32(0x2074 + (c as u32 - '4' as u32))?,
+        'n' => 'ⁿ',
+        'k' => 'ᵏ',
+        'l' => 'ˡ',
+        't' => 'ᵗ',
+        'β' => 'ᵝ',
+        '-' | '−' => '⁻',
+        '+' => '⁺',
+        _ => return None,
+    })
+}
+
+/// Typeset ASCII-style indices as real sub- and superscripts for figure text: `γ_l` → `γₗ`,
+/// `ρ_lin` → `ρₗᵢₙ`, `_{l+1}` → `ₗ₊₁`, `e^β` → `eᵝ`, `10^4` → `10⁴`. An index (a braced group,
+/// or the letters/digits after `_` or `^`) is converted only when every character of it has a
+/// Unicode form; otherwise the text is kept as it is (`E_N` stays `E_N`).
+pub fn typeset(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let map: Option<fn(char) -> Option<char>> = match c {
+            '_' => Some(subscript),
+            '^' => Some(superscript),
+            _ => None,
+        };
+        if let (Some(map), true) = (map, i > 0 && i + 1 < chars.len()) {
+            let (body, next): (Vec<char>, usize) = if chars[i + 1] == '{' {
+                match chars[i + 2..].iter().position(|&x| x == '}') {
+                    Some(p) => (chars[i + 2..i + 2 + p].to_vec(), i + 3 + p),
+                    None => (Vec::new(), i + 1),
+                }
+            } else {
+                let body: Vec<char> = chars[i + 1..]
+                    .iter()
+                    .take_while(|x| x.is_alphanumeric())
+                    .copied()
+                    .collect();
+                let n = body.len();
+                (body, i + 1 + n)
+            };
+            let mapped: Option<String> = if body.is_empty() {
+                None
+            } else {
+                body.iter().map(|&x| map(x)).collect()
+            };
+            if let Some(m) = mapped {
+                out += &m;
+                i = next;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod typeset_tests {
+    use super::typeset;
+
+    #[test]
+    fn indices_become_sub_and_superscripts() {
+        assert_eq!(typeset("γ_l / γ_l*"), "γₗ / γₗ*");
+        assert_eq!(typeset("ρ_lin at T"), "ρₗᵢₙ at T");
+        assert_eq!(typeset("τ = e^β t"), "τ = eᵝ t");
+        assert_eq!(typeset("C_{l+1}(t)"), "Cₗ₊₁(t)");
+        assert_eq!(typeset("10^4 tokens"), "10⁴ tokens");
+        // No Unicode subscript N: kept as written.
+        assert_eq!(typeset("E_N"), "E_N");
+        assert_eq!(typeset("a_"), "a_");
+        assert_eq!(typeset("_x"), "_x");
+    }
+}

@@ -22,6 +22,8 @@ pub const PHASE_TOL: f64 = 1e-7;
 pub const DEFAULT_DIM: usize = 2;
 /// Default inverse temperature of the particle experiments.
 pub const DEFAULT_BETA: f64 = 9.0;
+/// Default inverse temperature of `compare staircase` (several coarsening steps by default).
+pub const STAIRCASE_BETA: f64 = 25.0;
 /// Largest token count of an experiment.
 const MAX_N: usize = 10_000_000;
 
@@ -162,11 +164,11 @@ particle_experiment! {
 particle_experiment! {
     /// `staircase`: a long run past meta-stability: energy staircase and merge events.
     StaircaseSpec {
-        /// Tokens [default: 1000].
+        /// Tokens [default: 300; beta defaults to 25 here].
         #[arg(long, value_parser = parse_count)]
         #[serde(deserialize_with = "count_opt")]
         n: Option<usize>,
-        /// Final time in the internal unit [default: 2000 / gamma_{l*}].
+        /// Final time in the internal unit [default: 1e6 / gamma_{l*}].
         #[arg(long)]
         t_end: Option<f64>,
         /// A published setting instead: gkpr (Geshkovski–Koubbi–Polyanskiy–Rigollet: n = 5 on
@@ -634,10 +636,14 @@ impl CompareSpec {
                 Ok((CompareSpec::Staircase(r), ComparePlan::Gkpr(setup)))
             }
             CompareSpec::Staircase(st) => {
-                let c = st.common()?;
-                let n = require_count("n", st.n.unwrap_or(1000), 2, MAX_N)?;
-                let t_end = optional_positive("t_end", st.t_end)?
-                    .unwrap_or_else(|| 2000.0 / theory_gamma(&c));
+                // Its own default beta: at beta = 25 (l* = 7 on the circle) the run passes
+                // through several meta-stable states within seconds.
+                let mut with_beta = st.clone();
+                with_beta.beta = Some(st.beta.unwrap_or(STAIRCASE_BETA));
+                let c = with_beta.common()?;
+                let n = require_count("n", st.n.unwrap_or(300), 2, MAX_N)?;
+                let t_end =
+                    optional_positive("t_end", st.t_end)?.unwrap_or_else(|| 1e6 / theory_gamma(&c));
                 let mut r = st.clone();
                 r.fill_common(&c);
                 r.checkpoint_every = Some(checkpoint_every(st.checkpoint_every)?);
