@@ -66,7 +66,7 @@ macro_rules! particle_experiment {
             #[arg(long, value_parser = parse_count)]
             #[serde(deserialize_with = "count_opt")]
             pub dim: Option<usize>,
-            /// Inverse temperature beta [default: 9].
+            /// Inverse temperature beta [default: 9; staircase: 25].
             #[arg(long)]
             pub beta: Option<f64>,
             /// Attention model: usa (default) or sa.
