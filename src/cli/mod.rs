@@ -2,8 +2,8 @@
 //! defaults live in the library (`attnflow::run`); these files only map flags onto it.
 
 pub mod compare;
-pub mod equiangular;
 pub mod critical;
+pub mod equiangular;
 pub mod figures;
 pub mod linear;
 pub mod particles;
