@@ -150,3 +150,54 @@ fn diagram_independent_of_threads() {
     };
     assert_eq!(run(1), run(2));
 }
+
+/// CPU seconds of the calling thread (Linux `/proc/thread-self/stat`, clock ticks of 1/100 s).
+fn thread_cpu() -> f64 {
+    let s = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    let rest = s.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| {
+        f.get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (tick(11) + tick(12)) / 100.0
+}
+
+/// Benchmark (not run by default): batched vs per-system path on the GLPR setting (SA,
+/// N = 32, d = 2, T = 30, 200 output intervals, dopri5 tol 1e-7) reduced to 3 betas x 128
+/// systems, one thread, back to back, 5 rounds; prints medians of wall and CPU time and their
+/// ratios. `cargo test --release --test phase_batch -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn bench_batched_vs_reference() {
+    let mut s = setup(Model::Sa, StepControl::DormandPrince { tol: 1e-7 }, 128);
+    (s.n, s.t_end, s.steps) = (32, 30.0, 200);
+    let betas = [0.5, 3.0, 7.0];
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (mut wb, mut cb, mut wr, mut cr) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..5 {
+        let (t0, c0) = (std::time::Instant::now(), thread_cpu());
+        for &b in &betas {
+            std::hint::black_box(column(&s, 2, b, &|| false).unwrap());
+        }
+        wb.push(t0.elapsed().as_secs_f64());
+        cb.push(thread_cpu() - c0);
+        let (t0, c0) = (std::time::Instant::now(), thread_cpu());
+        for &b in &betas {
+            std::hint::black_box(column_reference(&s, 2, b).unwrap());
+        }
+        wr.push(t0.elapsed().as_secs_f64());
+        cr.push(thread_cpu() - c0);
+    }
+    let (wb, cb, wr, cr) = (median(wb), median(cb), median(wr), median(cr));
+    println!(
+        "batched: wall {wb:.3} s cpu {cb:.3} s; per-system: wall {wr:.3} s cpu {cr:.3} s; \
+         ratio wall {:.2} cpu {:.2}",
+        wr / wb,
+        cr / cb
+    );
+}
