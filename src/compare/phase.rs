@@ -14,6 +14,7 @@
 use super::common::time_unit_name;
 use super::parts::Parts;
 use super::Report;
+use crate::particles::batch::{self, BatchSpec};
 use crate::particles::{build_velocity_field, Integrator, Method, StepControl, TokenState};
 use crate::plot::chart::{Axis, Heatmap};
 use crate::{Model, Result};
@@ -91,6 +92,60 @@ pub struct PhaseDiagram {
     pub values: Vec<f64>,
 }
 
+/// The mean statistic at the output times `t_end k / steps`, `k = 0..=steps`, for one
+/// dimension and one beta: the systems integrated together in lockstep groups of SIMD width
+/// ([`crate::particles::batch`]); the sum over systems runs in system order, so the result
+/// does not depend on the number of threads. `stop()` returning `true` interrupts it.
+pub fn column(s: &PhaseSetup, dim: usize, beta: f64, stop: &dyn Fn() -> bool) -> Result<Vec<f64>> {
+    let times: Vec<f64> = (0..=s.steps)
+        .map(|k| s.t_end * k as f64 / s.steps as f64)
+        .collect();
+    let spec = BatchSpec {
+        n: s.n,
+        dim,
+        beta,
+        model: s.model,
+        control: s.control,
+        times: &times,
+    };
+    let gw = batch::group_width();
+    let mut sum = vec![0.0; s.steps + 1];
+    let mut frac = vec![0.0; gw * (s.steps + 1)];
+    for g0 in (0..s.systems).step_by(gw) {
+        let g1 = (g0 + gw).min(s.systems);
+        let x0: Vec<Vec<f64>> = (g0..g1)
+            .map(|sys| TokenState::uniform(s.n, dim, s.seed, sys as u64).x)
+            .collect();
+        batch::integrate_group(&spec, &x0, stop, &mut |l, k, x| {
+            frac[l * (s.steps + 1) + k] = clustered_pair_fraction(x, dim, s.eps);
+        })?;
+        for l in 0..g1 - g0 {
+            for (k, acc) in sum.iter_mut().enumerate() {
+                *acc += frac[l * (s.steps + 1) + k];
+            }
+        }
+    }
+    Ok(sum.into_iter().map(|v| v / s.systems as f64).collect())
+}
+
+/// [`column`] by one [`Integrator`] per system (the exact field of
+/// [`crate::particles::ExactField`]): the reference the batched path is tested and
+/// benchmarked against.
+pub fn column_reference(s: &PhaseSetup, dim: usize, beta: f64) -> Result<Vec<f64>> {
+    let field = build_velocity_field(Method::Exact, dim, beta, s.model, s.n, 1e-12)?;
+    let mut sum = vec![0.0; s.steps + 1];
+    for sys in 0..s.systems {
+        let x0 = TokenState::uniform(s.n, dim, s.seed, sys as u64).x;
+        let mut it = Integrator::new(field.as_ref(), x0, s.control);
+        sum[0] += clustered_pair_fraction(&it.x, dim, s.eps);
+        for (k, acc) in sum.iter_mut().enumerate().skip(1) {
+            it.advance_to(s.t_end * k as f64 / s.steps as f64, |_, _| {})?;
+            *acc += clustered_pair_fraction(&it.x, dim, s.eps);
+        }
+    }
+    Ok(sum.into_iter().map(|v| v / s.systems as f64).collect())
+}
+
 /// Run all diagrams and write the report and one figure per dimension.
 pub fn run(s: &PhaseSetup, parts: &Parts, out: &Path) -> Result<Vec<PhaseDiagram>> {
     let ctl = parts.control();
@@ -103,21 +158,9 @@ pub fn run(s: &PhaseSetup, parts: &Parts, out: &Path) -> Result<Vec<PhaseDiagram
             .enumerate()
             .map(|(b, &beta)| {
                 parts.get(&format!("d{dim}_beta{b}"), || {
-                    let field =
-                        build_velocity_field(Method::Exact, dim, beta, s.model, s.n, 1e-12)?;
-                    let mut sum = vec![0.0; s.steps + 1];
-                    for sys in 0..s.systems {
-                        let x0 = TokenState::uniform(s.n, dim, s.seed, sys as u64).x;
-                        let mut it = Integrator::new(field.as_ref(), x0, s.control);
-                        sum[0] += clustered_pair_fraction(&it.x, dim, s.eps);
-                        for (k, acc) in sum.iter_mut().enumerate().skip(1) {
-                            it.advance_or_stop(s.t_end * k as f64 / s.steps as f64, &|| {
-                                ctl.poll_stop()
-                            })?;
-                            *acc += clustered_pair_fraction(&it.x, dim, s.eps);
-                        }
-                    }
-                    Ok(sum.into_iter().map(|v| v / s.systems as f64).collect())
+                    column(s, dim, beta, &|| {
+                        ctl.poll_stop() == crate::control::Poll::Stop
+                    })
                 })
             })
             .collect();

@@ -6,6 +6,7 @@
 //! kernel `exp(beta(<x,y> - 1))` (values in `(0, 1]`, no overflow for any `beta`); the SA model
 //! is invariant under the kernel scaling and is integrated in `t` (`tau = t`).
 
+pub mod batch;
 pub mod circle_fast;
 pub mod ensemble;
 pub mod exact;
