@@ -13,8 +13,8 @@
 #      merged/ directories byte for byte (diff -r).
 # It stops the daemons it started and removes its temporary directory on every exit (success,
 # failure, timeout, Ctrl-C). Exit status 0 when the merged results are identical, else 1.
-# Needs root (SlurmUser=root, package installation). A few minutes at most; about 30 s once the
-# packages are installed.
+# Needs root (SlurmUser=root, package installation). About 6 s once the packages are installed
+# and attnflow is built (about a minute more to install the packages).
 #
 #   scripts/slurm_check.sh            # SLURM_CHECK_KEEP=1 keeps the temporary directory
 set -euo pipefail
@@ -97,7 +97,7 @@ fi
 for b in munged slurmctld slurmd sbatch squeue sinfo scontrol scancel; do
     command -v "$b" > /dev/null || fail "$b not found after installation"
 done
-echo "    $(sbatch --version), munge $(munged --version 2>&1 | head -n 1 | awk '{print $2}')"
+echo "    $(slurmctld -V), $(munged --version 2>&1 | head -n 1 | awk '{print $1}')"
 
 # --- 2. daemons ----------------------------------------------------------------------------
 mkdir -p "$tmp/munge" "$tmp/log" "$tmp/state" "$tmp/spool"
