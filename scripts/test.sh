@@ -5,12 +5,20 @@
 #
 #   scripts/test.sh            # everything
 #   scripts/test.sh --python   # only the Python part (reuses target/release/attnflow if present)
+#   scripts/test.sh --no-slurm # everything but the final SLURM check
+# The last step, scripts/slurm_check.sh, needs root and apt-get (it installs SLURM and munge if
+# missing and runs a one-node cluster for a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 step() { printf '\n==> %s\n' "$*"; }
 
+slurm=1
+if [[ "${1:-}" == "--no-slurm" ]]; then
+    slurm=""
+    shift
+fi
 if [[ "${1:-}" != "--python" ]]; then
     step "Rust: cargo test --release"
     cargo test --release
@@ -42,3 +50,13 @@ echo "    built and installed in $(( $(date +%s) - start )) s"
 step "Python: pytest python/tests"
 cd python
 "$root/$venv/bin/python" -m pytest -q tests
+cd "$root"
+
+# ---------------------------------------------------------------------------------------------
+# A real SLURM job array on a one-node cluster started here (README, "Sweeps and SLURM job arrays").
+if [[ -n "$slurm" ]]; then
+    step "SLURM: scripts/slurm_check.sh (one-node cluster, job array vs unsharded sweep)"
+    start=$(date +%s)
+    bash scripts/slurm_check.sh
+    echo "    SLURM check passed in $(( $(date +%s) - start )) s"
+fi
