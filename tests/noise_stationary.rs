@@ -91,7 +91,7 @@ fn long_pde_runs_reach_the_newton_states() {
         let nu = frac * p.nu_sharp();
         let st = p.newton(&p.von_mises_guess(4.0), nu, 1e-14).unwrap();
         assert!(st.leading_eigenvalue < 0.0 && st.r > 0.2, "{st:?}");
-        let t_end = 28.0 / -st.leading_eigenvalue;
+        let t_end = 40.0 / -st.leading_eigenvalue;
         let spec = PdeSpec {
             geometry: Some(attnflow::spectral::Geometry::Zonal),
             dim: Some(dim),
