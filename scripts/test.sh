@@ -48,9 +48,9 @@ start=$(date +%s)
 echo "    built and installed in $(( $(date +%s) - start )) s"
 
 step "Python: pytest python/tests"
-cd python
-"$root/$venv/bin/python" -m pytest -q tests
-cd "$root"
+# Run from the repository root, not from python/: there `import attnflow` would find the source
+# directory (without the compiled extension) before the installed package.
+"$root/$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests
 
 # ---------------------------------------------------------------------------------------------
 # A real SLURM job array on a one-node cluster started here (README, "Sweeps and SLURM job arrays").
