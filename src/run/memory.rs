@@ -12,7 +12,7 @@ use crate::particles::{
     build_velocity_field, initial_state, MergeEvent, SeriesRow, Simulation, SimulationSink,
     SnapshotInfo,
 };
-use crate::{Error, Result};
+use crate::Result;
 use std::sync::Mutex;
 
 /// One saved state of a system.
@@ -79,7 +79,7 @@ impl SimulationSink for Keep<'_> {
 }
 
 /// Run a resolved particle plan in memory, keeping the rows and every saved state. A stop
-/// request on `ctl` ends it with [`Error::Interrupted`] between steps.
+/// request on `ctl` ends it with [`crate::Error::Interrupted`] between steps.
 pub fn particles_in_memory(plan: &ParticlesPlan, ctl: &RunControl) -> Result<MemoryParticles> {
     use rayon::prelude::*;
     let field = build_velocity_field(
@@ -142,26 +142,7 @@ pub fn particles_in_memory(plan: &ParticlesPlan, ctl: &RunControl) -> Result<Mem
         })
     };
     let results: Vec<Result<MemorySystem>> = (0..m).into_par_iter().map(run_one).collect();
-    let mut systems = Vec::with_capacity(m);
-    let mut first_err: Option<Error> = None;
-    for r in results {
-        match r {
-            Ok(v) => systems.push(v),
-            Err(e) => {
-                let replace = match &first_err {
-                    None => true,
-                    Some(Error::Interrupted(_)) => !matches!(e, Error::Interrupted(_)),
-                    _ => false,
-                };
-                if replace {
-                    first_err = Some(e);
-                }
-            }
-        }
-    }
-    if let Some(e) = first_err {
-        return Err(e);
-    }
+    let systems = super::particles::collect_systems(results)?;
     Ok(MemoryParticles {
         systems,
         method: field.description(),

@@ -865,27 +865,7 @@ pub fn execute(
         Ok(sim.into_result())
     };
     let results: Vec<Result<SimulationResult>> = (0..m).into_par_iter().map(run_one).collect();
-    // Report the first error that is not an interruption, else the interruption.
-    let mut systems = Vec::with_capacity(m);
-    let mut first_err: Option<Error> = None;
-    for r in results {
-        match r {
-            Ok(v) => systems.push(v),
-            Err(e) => {
-                let replace = match &first_err {
-                    None => true,
-                    Some(Error::Interrupted(_)) => !matches!(e, Error::Interrupted(_)),
-                    _ => false,
-                };
-                if replace {
-                    first_err = Some(e);
-                }
-            }
-        }
-    }
-    if let Some(e) = first_err {
-        return Err(e);
-    }
+    let systems = collect_systems(results)?;
     if let (Some(d), Some(rec)) = (dir, record) {
         finish_files(plan, d, &systems, rec)?;
     }
@@ -1056,4 +1036,30 @@ pub fn field_of(plan: &ParticlesPlan) -> Result<Box<dyn VelocityField>> {
         plan.n,
         plan.summation_tol,
     )
+}
+
+/// The systems' results in order, or the first error that is not an interruption (else the
+/// interruption).
+pub(crate) fn collect_systems<T>(results: Vec<Result<T>>) -> Result<Vec<T>> {
+    let mut systems = Vec::with_capacity(results.len());
+    let mut first_err: Option<Error> = None;
+    for r in results {
+        match r {
+            Ok(v) => systems.push(v),
+            Err(e) => {
+                let replace = match &first_err {
+                    None => true,
+                    Some(Error::Interrupted(_)) => !matches!(e, Error::Interrupted(_)),
+                    _ => false,
+                };
+                if replace {
+                    first_err = Some(e);
+                }
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(systems),
+    }
 }

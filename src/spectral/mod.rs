@@ -18,7 +18,7 @@ pub mod points;
 mod rings;
 pub mod simd;
 mod sphere;
-mod zonal;
+pub(crate) mod zonal;
 
 pub use circle::CircleBasis;
 pub use simd::SimdPath;

@@ -33,7 +33,9 @@ pub struct ZonalBasis {
     b: Vec<f64>,
 }
 
-fn recurrence(kmax: usize, a: f64) -> Vec<f64> {
+/// Recurrence coefficients `b_k` of the orthonormal zonal harmonics, `k = 0..=kmax` (`b_0 = 0`),
+/// `a = (d - 2)/2`.
+pub(crate) fn recurrence(kmax: usize, a: f64) -> Vec<f64> {
     (0..=kmax)
         .map(|k| {
             let kf = k as f64;

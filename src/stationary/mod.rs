@@ -44,21 +44,7 @@ use crate::special::sphere_zonal_rule;
 pub mod diagram;
 pub use diagram::{default_branch, write_bifurcation_diagram, BranchSummary};
 
-/// Recurrence coefficients of the orthonormal zonal harmonics (see [`crate::spectral::zonal`]).
-fn recurrence(kmax: usize, a: f64) -> Vec<f64> {
-    (0..=kmax)
-        .map(|k| {
-            let kf = k as f64;
-            if k == 0 {
-                0.0
-            } else if k == 1 {
-                (1.0 / (2.0 * (1.0 + a))).sqrt()
-            } else {
-                (kf * (kf + 2.0 * a - 1.0) / (4.0 * (kf + a) * (kf + a - 1.0))).sqrt()
-            }
-        })
-        .collect()
-}
+use crate::spectral::zonal::recurrence;
 
 /// One stationary state.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
