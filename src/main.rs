@@ -55,6 +55,8 @@ enum Command {
     Merge(cli::sweep::MergeArgs),
     /// The seed papers' figures reproduced by attnflow's runs, with captions and index.html.
     Gallery(cli::gallery::GalleryArgs),
+    /// Make the movie (GIF; MP4 with ffmpeg) of a particle or PDE output directory.
+    Movie(cli::movie::MovieArgs),
 }
 
 /// Collapse clap's multi-line error into one line (drops blank lines, usage and the help hint).
@@ -180,6 +182,7 @@ fn main() -> ExitCode {
         Command::Figures(args) => {
             cli::figures::run(&args, &RunControl::new().with_stop_flag(stop_on_signals()))
         }
+        Command::Movie(args) => cli::movie::run(&args),
         Command::Gallery(args) => {
             cli::gallery::run(&args, &RunControl::new().with_stop_flag(stop_on_signals()))
         }

@@ -7,6 +7,7 @@ pub mod equiangular;
 pub mod figures;
 pub mod gallery;
 pub mod linear;
+pub mod movie;
 pub mod particles;
 pub mod pde;
 pub mod run;

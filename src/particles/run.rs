@@ -181,6 +181,12 @@ pub trait SimulationSink {
     fn snapshot(&mut self, _info: &SnapshotInfo, _x: &[f64]) -> Result<()> {
         Ok(())
     }
+    /// The state (`N x d` unit rows, weighted tokens expanded) at the row time `targets[index]`
+    /// of [`row_times`], right after its row was recorded (movie frames). Not called for the
+    /// extra rows of step spacing.
+    fn row_state(&mut self, _index: usize, _row: &SeriesRow, _x: &[f64]) -> Result<()> {
+        Ok(())
+    }
     /// A checkpoint was asked for (by the poll function, or before an interruption).
     fn checkpoint(&mut self, _state: &SimulationState) -> Result<()> {
         Ok(())
@@ -455,6 +461,9 @@ impl<'f> Simulation<'f> {
             identity_error,
         };
         sink.row(&row)?;
+        if at_target {
+            sink.row_state(self.next_row, &row, &full)?;
+        }
         self.rows.push(row);
         self.max_err = self.max_err.max(self.seg_err);
         self.seg_err = 0.0;

@@ -5,7 +5,9 @@
 
 pub mod chart;
 pub mod linear;
+pub mod movie;
 pub mod noise;
+pub mod rundir;
 
 use plotters::style::FontStyle;
 use std::sync::Once;

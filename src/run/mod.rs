@@ -225,6 +225,32 @@ fn run_plan(
         }),
         Plan::Compare(p) => compare::execute(p, out, ctl).map(|_| "report.md".to_string()),
     };
+    // The movie, once the run is complete.
+    let movie = match &spec {
+        RunSpec::Particles(s) if s.movie == Some(true) => s.movie_format,
+        RunSpec::Pde(s) if s.movie == Some(true) => s.movie_format,
+        _ => None,
+    };
+    let result = match (result, movie) {
+        (Ok(what), Some(format)) => crate::plot::movie::write_movie(out, format).map(|m| {
+            let names: Vec<String> = m
+                .files
+                .iter()
+                .filter_map(|f| Some(f.file_name()?.to_string_lossy().into_owned()))
+                .collect();
+            let mut text = format!(
+                "{what}; movie {} ({} frames at {:.1}/s)",
+                names.join(", "),
+                m.frames,
+                m.fps
+            );
+            for n in m.notes {
+                text += &format!("; {n}");
+            }
+            text
+        }),
+        (r, _) => r,
+    };
     let mut record = rec.into_inner().unwrap_or_else(|e| e.into_inner());
     record.wall_time_seconds = wall_before + started.elapsed().as_secs_f64();
     let (status, message) = match &result {

@@ -25,6 +25,9 @@ pub fn is_run_output(name: &str) -> bool {
         || stem_ext("snapshots", ".csv")
         || stem_ext("checkpoint", ".bin")
         || stem_ext("x_", ".npy")
+        || stem_ext("movie", ".npy")
+        || name == "movie.gif"
+        || name == "movie.mp4"
         || stem_ext("coeffs_", ".npy")
         || stem_ext("density_", ".npy")
         || stem_ext("grid_L", ".npy")

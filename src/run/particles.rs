@@ -151,6 +151,14 @@ pub struct ParticlesSpec {
     /// Seconds of wall-clock time between checkpoints [default: 300].
     #[arg(long)]
     pub checkpoint_every: Option<f64>,
+    /// Also make a movie OUT/movie.gif (tokens on the circle with trails, or on a rotating
+    /// sphere), from the states at the diagnostics rows (at most 1000 tokens of system 0 each,
+    /// saved as movie_<step>.npy) [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub movie: Option<bool>,
+    /// Movie format: gif (default, pure Rust), mp4 (needs ffmpeg on the PATH) or both.
+    #[arg(long, value_enum)]
+    pub movie_format: Option<crate::plot::movie::MovieFormat>,
 }
 
 /// Spacing of the diagnostics rows.
@@ -413,6 +421,7 @@ impl ParticlesSpec {
             }
         };
         // Noise separates coincident tokens and its stream is indexed by token: no merging.
+        let (movie, movie_format) = crate::plot::movie::resolve_movie(s.movie, s.movie_format)?;
         let merge_default = if nu > 0.0 { 0.0 } else { COINCIDENT_CHORD };
         let merge_radius = crate::error::require_in_range(
             "merge_radius",
@@ -467,6 +476,8 @@ impl ParticlesSpec {
             init: s.init.as_ref().map(|p| absolute(p)),
             out: s.out.clone(),
             checkpoint_every: Some(checkpoint_every),
+            movie: Some(movie),
+            movie_format,
         };
         Ok(ParticlesPlan {
             spec,
@@ -682,9 +693,28 @@ struct SystemFiles<'a> {
     progress: &'a (dyn Fn(usize, f64) + Sync),
     record: Option<&'a Mutex<RunRecord>>,
     ensemble: usize,
+    /// Movie frames: every this many row times (and the last), system 0 only.
+    movie_stride: Option<usize>,
+    /// Final time (internal unit), for the last movie frame.
+    t_end: f64,
 }
 
 impl SimulationSink for SystemFiles<'_> {
+    fn row_state(&mut self, index: usize, row: &SeriesRow, x: &[f64]) -> Result<()> {
+        let Some(stride) = self.movie_stride else {
+            return Ok(());
+        };
+        if index.is_multiple_of(stride) || row.time >= self.t_end {
+            let rows = (x.len() / self.dim).min(crate::plot::movie::MOVIE_TOKENS);
+            let name = crate::plot::rundir::movie_frame_name(row.step);
+            write_npy_f64(
+                &self.dir.join(name),
+                &[rows, self.dim],
+                &x[..rows * self.dim],
+            )?;
+        }
+        Ok(())
+    }
     fn row(&mut self, row: &SeriesRow) -> Result<()> {
         self.series.append(&series_values(row, &self.scale))
     }
@@ -843,6 +873,10 @@ pub fn execute(
                     progress: &report,
                     record,
                     ensemble: m,
+                    movie_stride: (s == 0 && plan.spec.movie == Some(true)).then(|| {
+                        (plan.cfg.series_points + 1).div_ceil(crate::plot::movie::MAX_FRAMES)
+                    }),
+                    t_end: plan.cfg.t_end,
                 };
                 if !sim.is_finished() {
                     sim.run(&mut files, &poll)?;

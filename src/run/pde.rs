@@ -151,6 +151,14 @@ pub struct PdeSpec {
     /// Seconds of wall-clock time between checkpoints [default: 300].
     #[arg(long)]
     pub checkpoint_every: Option<f64>,
+    /// Also make a movie OUT/movie.gif of the density (circle and zonal: profile and
+    /// kymograph; sphere: equal-area map) from the outputs [default: false; with it, outputs
+    /// defaults to 121].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub movie: Option<bool>,
+    /// Movie format: gif (default, pure Rust), mp4 (needs ffmpeg on the PATH) or both.
+    #[arg(long, value_enum)]
+    pub movie_format: Option<crate::plot::movie::MovieFormat>,
 }
 
 /// A resolved PDE run.
@@ -244,7 +252,19 @@ impl PdeSpec {
                 "a finite number > 0 in the unit of time",
             )
         })?;
-        let outputs = s.outputs.unwrap_or(DEFAULT_OUTPUTS);
+        let (movie, movie_format) = crate::plot::movie::resolve_movie(s.movie, s.movie_format)?;
+        if movie && s.no_density == Some(true) {
+            return Err(Error::parameter(
+                "no_density",
+                "true",
+                "false with movie = true (the movie shows the densities)",
+            ));
+        }
+        let outputs = s.outputs.unwrap_or(if movie {
+            crate::plot::movie::PDE_MOVIE_OUTPUTS
+        } else {
+            DEFAULT_OUTPUTS
+        });
         crate::error::require_count("outputs", outputs, 2, MAX_OUTPUTS)?;
         let (stepping, tol, dt) = match (s.tol, s.dt) {
             (Some(_), Some(_)) => {
@@ -372,6 +392,8 @@ impl PdeSpec {
             smoothing: init.smoothing,
             out: s.out.clone(),
             checkpoint_every: Some(checkpoint_every),
+            movie: Some(movie),
+            movie_format,
         };
         Ok(PdePlan {
             spec,
