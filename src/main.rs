@@ -55,6 +55,9 @@ enum Command {
     Merge(cli::sweep::MergeArgs),
     /// The seed papers' figures reproduced by attnflow's runs, with captions and index.html.
     Gallery(cli::gallery::GalleryArgs),
+    /// Write OUT/view.html: a self-contained interactive page of a particles or pde run
+    /// (tokens or density per snapshot, time slider, the run's series).
+    View(cli::view::ViewArgs),
 }
 
 /// Collapse clap's multi-line error into one line (drops blank lines, usage and the help hint).
@@ -183,6 +186,7 @@ fn main() -> ExitCode {
         Command::Gallery(args) => {
             cli::gallery::run(&args, &RunControl::new().with_stop_flag(stop_on_signals()))
         }
+        Command::View(args) => cli::view::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
