@@ -5,9 +5,13 @@
 #
 #   scripts/test.sh            # everything
 #   scripts/test.sh --python   # only the Python part (reuses target/release/attnflow if present)
-#   scripts/test.sh --no-slurm # everything but the final SLURM check
-# The last step, scripts/slurm_check.sh, needs root and apt-get (it installs SLURM and munge if
-# missing and runs a one-node cluster for a minute).
+#   scripts/test.sh --no-slurm # everything but the SLURM check
+#   scripts/test.sh --no-browser  # everything but the final browser check
+# (the flags combine: scripts/test.sh --no-slurm --no-browser --python)
+# scripts/slurm_check.sh needs root and apt-get (it installs SLURM and munge if missing and runs
+# a one-node cluster for a minute); the last step, scripts/browser_check.sh, installs Debian's
+# chromium if missing (root and apt-get; skipped with a message without them) and loads the
+# interactive viewer's pages in it headless.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -15,10 +19,11 @@ root=$(pwd)
 step() { printf '\n==> %s\n' "$*"; }
 
 slurm=1
-if [[ "${1:-}" == "--no-slurm" ]]; then
-    slurm=""
+browser=1
+while [[ "${1:-}" == "--no-slurm" || "${1:-}" == "--no-browser" ]]; do
+    if [[ "$1" == "--no-slurm" ]]; then slurm=""; else browser=""; fi
     shift
-fi
+done
 if [[ "${1:-}" != "--python" ]]; then
     step "Rust: cargo test --release"
     cargo test --release
@@ -59,4 +64,13 @@ if [[ -n "$slurm" ]]; then
     start=$(date +%s)
     bash scripts/slurm_check.sh
     echo "    SLURM check passed in $(( $(date +%s) - start )) s"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# The interactive viewer in a real headless browser (README, "Interactive viewer").
+if [[ -n "$browser" ]]; then
+    step "Browser: scripts/browser_check.sh (view.html in headless chromium)"
+    start=$(date +%s)
+    bash scripts/browser_check.sh
+    echo "    browser check finished in $(( $(date +%s) - start )) s"
 fi

@@ -38,6 +38,7 @@ pub mod special;
 pub mod spectral;
 pub mod stationary;
 pub mod sweep;
+pub mod view;
 
 pub use error::{Error, Result};
 pub use model::{Model, TimeScale, TimeUnit};

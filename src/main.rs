@@ -57,6 +57,9 @@ enum Command {
     Gallery(cli::gallery::GalleryArgs),
     /// Make the movie (GIF; MP4 with ffmpeg) of a particle or PDE output directory.
     Movie(cli::movie::MovieArgs),
+    /// Write OUT/view.html: a self-contained interactive page of a particles or pde run
+    /// (tokens or density per snapshot, time slider, the run's series).
+    View(cli::view::ViewArgs),
 }
 
 /// Collapse clap's multi-line error into one line (drops blank lines, usage and the help hint).
@@ -186,6 +189,7 @@ fn main() -> ExitCode {
         Command::Gallery(args) => {
             cli::gallery::run(&args, &RunControl::new().with_stop_flag(stop_on_signals()))
         }
+        Command::View(args) => cli::view::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@ pub mod particles;
 pub mod pde;
 pub mod run;
 pub mod sweep;
+pub mod view;
 
 use attnflow::{Model, TimeUnit};
 

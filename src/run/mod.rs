@@ -274,6 +274,21 @@ fn run_plan(
         }
     }
     record.write(out)?;
+    // The interactive page of a completed particle or PDE run (crate::view; its caps keep it
+    // a few MB). A page that cannot be written does not fail the finished run: the summary
+    // says why.
+    let mut result = result;
+    if let (Ok(what), Plan::Particles(_) | Plan::Pde(_)) = (&mut result, plan) {
+        match crate::view::write_view(out, None, &crate::view::ViewOptions::default()) {
+            Ok(_) => {
+                record.add_file(crate::view::VIEW_FILE);
+                record.files.sort();
+                record.write(out)?;
+                what.push_str(", view.html");
+            }
+            Err(e) => what.push_str(&format!(" (view.html not written: {e})")),
+        }
+    }
     let kind = spec.kind();
     match result {
         Ok(what) => Ok(RunOutcome {

@@ -21,6 +21,7 @@ pub fn is_run_output(name: &str) -> bool {
     name == RUN_RECORD
         || name == "report.md"
         || name == "data.json"
+        || name == "view.html"
         || stem_ext("series", ".csv")
         || stem_ext("snapshots", ".csv")
         || stem_ext("checkpoint", ".bin")
