@@ -17,6 +17,7 @@ use super::Report;
 use crate::particles::batch::{self, BatchSpec};
 use crate::particles::{build_velocity_field, Integrator, Method, StepControl, TokenState};
 use crate::plot::chart::{Axis, Heatmap};
+use crate::spectral::simd::SimdPath;
 use crate::{Model, Result};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -97,6 +98,17 @@ pub struct PhaseDiagram {
 /// ([`crate::particles::batch`]); the sum over systems runs in system order, so the result
 /// does not depend on the number of threads. `stop()` returning `true` interrupts it.
 pub fn column(s: &PhaseSetup, dim: usize, beta: f64, stop: &dyn Fn() -> bool) -> Result<Vec<f64>> {
+    column_on(SimdPath::detect(), s, dim, beta, stop)
+}
+
+/// [`column`] on the instruction set `path` (AVX-512 and AVX2 give the same bits).
+pub fn column_on(
+    path: SimdPath,
+    s: &PhaseSetup,
+    dim: usize,
+    beta: f64,
+    stop: &dyn Fn() -> bool,
+) -> Result<Vec<f64>> {
     let times: Vec<f64> = (0..=s.steps)
         .map(|k| s.t_end * k as f64 / s.steps as f64)
         .collect();
@@ -108,7 +120,7 @@ pub fn column(s: &PhaseSetup, dim: usize, beta: f64, stop: &dyn Fn() -> bool) ->
         control: s.control,
         times: &times,
     };
-    let gw = batch::group_width();
+    let gw = batch::group_width_on(path);
     let mut sum = vec![0.0; s.steps + 1];
     let mut frac = vec![0.0; gw * (s.steps + 1)];
     for g0 in (0..s.systems).step_by(gw) {
@@ -116,8 +128,8 @@ pub fn column(s: &PhaseSetup, dim: usize, beta: f64, stop: &dyn Fn() -> bool) ->
         let x0: Vec<Vec<f64>> = (g0..g1)
             .map(|sys| TokenState::uniform(s.n, dim, s.seed, sys as u64).x)
             .collect();
-        batch::integrate_group(&spec, &x0, stop, &mut |l, k, x| {
-            frac[l * (s.steps + 1) + k] = clustered_pair_fraction(x, dim, s.eps);
+        batch::pair_fractions_on(path, &spec, &x0, s.eps, stop, &mut |l, k, p| {
+            frac[l * (s.steps + 1) + k] = p;
         })?;
         for l in 0..g1 - g0 {
             for (k, acc) in sum.iter_mut().enumerate() {
