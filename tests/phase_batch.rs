@@ -25,6 +25,7 @@ fn setup(model: Model, control: StepControl, systems: usize) -> PhaseSetup {
         eps: 1e-3,
         seed: 7,
         control,
+        beta_index: None,
     }
 }
 
