@@ -169,6 +169,7 @@ fn phase_small_diagram_is_a_fraction_and_grows_in_time() {
         eps: 1e-3,
         seed: 0,
         control: attnflow::particles::StepControl::DormandPrince { tol: 1e-7 },
+        beta_index: None,
     };
     let d = compare::phase::run(&p, &parts(), &dir).unwrap();
     assert_outputs(&dir, &["phase_d2.png", "phase_d8.png"]);

@@ -3,9 +3,14 @@
 //! different summation (tiled, row sums in other orders), a different state layout, one system
 //! at a time.
 
-use attnflow::compare::phase::{column, column_reference, PhaseSetup};
-use attnflow::particles::batch::{group_width, integrate_group, BatchSpec};
+use attnflow::compare::phase::{
+    clustered_pair_fraction, column, column_on, column_reference, PhaseSetup,
+};
+use attnflow::particles::batch::{
+    group_width_on, integrate_group_on, pair_fractions_on, BatchSpec,
+};
 use attnflow::particles::{build_velocity_field, Integrator, Method, StepControl, TokenState};
+use attnflow::spectral::simd::SimdPath;
 use attnflow::Model;
 
 fn setup(model: Model, control: StepControl, systems: usize) -> PhaseSetup {
@@ -20,14 +25,22 @@ fn setup(model: Model, control: StepControl, systems: usize) -> PhaseSetup {
         eps: 1e-3,
         seed: 7,
         control,
+        beta_index: None,
     }
 }
 
 /// Final states of every system agree with the per-system integrator to within a small multiple
 /// of the tolerance (dopri5) or rounding (fixed steps), for SA and USA, several d (2, 3, 4 with
-/// unrolled loops, 7 generic), and a group that is not full.
+/// unrolled loops, 7 generic), and a group that is not full, on every instruction set this
+/// processor has (AVX-512: 8 lanes, AVX2: 4, portable: 1).
 #[test]
 fn states_match_per_system_integrator() {
+    for path in SimdPath::available() {
+        states_match_on(path);
+    }
+}
+
+fn states_match_on(path: SimdPath) {
     let controls = [
         (StepControl::DormandPrince { tol: 1e-10 }, 1e-7),
         (StepControl::Euler { dt: 0.1 }, 1e-11),
@@ -38,7 +51,8 @@ fn states_match_per_system_integrator() {
             for &(control, bound) in &controls {
                 let (n, beta) = (10, 2.5);
                 let times = [0.0, 0.7, 3.0, 6.0];
-                let systems = group_width().max(2) + 1; // two groups, the last one partial
+                let gw = group_width_on(path);
+                let systems = gw.max(2) + 1; // two groups, the last one partial
                 let spec = BatchSpec {
                     n,
                     dim,
@@ -49,7 +63,6 @@ fn states_match_per_system_integrator() {
                 };
                 let field =
                     build_velocity_field(Method::Exact, dim, beta, model, n, 1e-12).unwrap();
-                let gw = group_width();
                 for g0 in (0..systems).step_by(gw) {
                     let g1 = (g0 + gw).min(systems);
                     let x0: Vec<Vec<f64>> = (g0..g1)
@@ -71,7 +84,7 @@ fn states_match_per_system_integrator() {
                             expect[l][k] = it.x.clone();
                         }
                     }
-                    integrate_group(&spec, &x0, &|| false, &mut |l, k, x| {
+                    integrate_group_on(path, &spec, &x0, &|| false, &mut |l, k, x| {
                         seen += 1;
                         for (a, b) in x.iter().zip(&expect[l][k]) {
                             worst = worst.max((a - b).abs());
@@ -81,7 +94,7 @@ fn states_match_per_system_integrator() {
                     assert_eq!(seen, x0.len() * times.len());
                     assert!(
                         worst < bound,
-                        "{model:?} d = {dim} {control:?}: max deviation {worst:e} >= {bound:e}"
+                        "{path:?} {model:?} d = {dim} {control:?}: max deviation {worst:e} >= {bound:e}"
                     );
                 }
             }
@@ -118,6 +131,72 @@ fn heat_map_column_matches_reference() {
             if beta == 0.5 {
                 assert!(a[s.steps] > a[0], "no clustering at beta 0.5: {a:?}");
             }
+        }
+    }
+}
+
+/// The statistic computed inside the kernel (blocked, full matrix, symmetric) equals the scalar
+/// `clustered_pair_fraction` of the same tokens bit for bit, for N not a multiple of the block
+/// (10, 13) and a multiple (16), several d, and a threshold below 0 (`eps` = 1.5: the padding
+/// columns' zero dot products then pass it and must be taken out), on every path.
+#[test]
+fn kernel_pair_fraction_equals_scalar_statistic() {
+    for path in SimdPath::available() {
+        for (n, dim) in [(10, 2), (13, 3), (16, 2), (10, 5)] {
+            for eps in [1e-3, 0.3, 1.5] {
+                let times = [0.0, 1.0, 2.5];
+                let spec = BatchSpec {
+                    n,
+                    dim,
+                    beta: 1.0,
+                    model: Model::Sa,
+                    control: StepControl::DormandPrince { tol: 1e-8 },
+                    times: &times,
+                };
+                let gw = group_width_on(path);
+                let x0: Vec<Vec<f64>> = (0..gw)
+                    .map(|s| TokenState::uniform(n, dim, 11, s as u64).x)
+                    .collect();
+                let mut want = vec![vec![f64::NAN; times.len()]; gw];
+                integrate_group_on(path, &spec, &x0, &|| false, &mut |l, k, x| {
+                    want[l][k] = clustered_pair_fraction(x, dim, eps);
+                })
+                .unwrap();
+                let mut got = vec![vec![f64::NAN; times.len()]; gw];
+                pair_fractions_on(path, &spec, &x0, eps, &|| false, &mut |l, k, p| {
+                    got[l][k] = p;
+                })
+                .unwrap();
+                assert_eq!(got, want, "{path:?} n = {n} d = {dim} eps = {eps}");
+                if eps == 0.3 {
+                    // Not a trivial 0 or 1 everywhere.
+                    assert!(want.iter().flatten().any(|&p| p > 0.0 && p < 1.0));
+                }
+            }
+        }
+    }
+}
+
+/// AVX-512 (8 lanes) and AVX2 (4 lanes) heat map columns are identical bit for bit (every lane
+/// does the same operations whatever its neighbours), SA and USA, dopri5 and Euler; skipped
+/// on a processor without both.
+#[test]
+fn avx512_and_avx2_columns_identical() {
+    if !(SimdPath::Avx512.is_available() && SimdPath::Avx2Fma.is_available()) {
+        eprintln!("skipped: this processor lacks AVX-512 or AVX2");
+        return;
+    }
+    for (model, control) in [
+        (Model::Sa, StepControl::DormandPrince { tol: 1e-7 }),
+        (Model::Usa, StepControl::DormandPrince { tol: 1e-7 }),
+        (Model::Sa, StepControl::Euler { dt: 0.1 }),
+    ] {
+        let s = setup(model, control, 11);
+        for beta in [0.5, 4.0] {
+            let a = column_on(SimdPath::Avx512, &s, 2, beta, &|| false).unwrap();
+            let b = column_on(SimdPath::Avx2Fma, &s, 2, beta, &|| false).unwrap();
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "{model:?} {control:?} beta {beta}");
         }
     }
 }

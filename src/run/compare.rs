@@ -302,6 +302,12 @@ pub struct PhaseSpec {
     /// Step of the euler integrator [default: 0.1, as in the published codes].
     #[arg(long)]
     pub dt: Option<f64>,
+    /// Compute only this column of the beta grid (0-based index into the --betas values;
+    /// default: all). For sweeps and job arrays: a sweep over `beta_index = { range = [0,
+    /// betas] }`, merged by `attnflow merge`, gives the whole heat map, bit for bit.
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub beta_index: Option<usize>,
     /// Output directory.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -719,6 +725,19 @@ impl CompareSpec {
                     eps: 1e-3,
                     seed: p.seed.unwrap_or(0),
                     control,
+                    beta_index: match p.beta_index {
+                        Some(b) if b >= nb => {
+                            return Err(Error::parameter(
+                                "beta_index",
+                                b,
+                                format!(
+                                    "an index into the {nb} betas of the grid, 0 to {}",
+                                    nb - 1
+                                ),
+                            ))
+                        }
+                        b => b,
+                    },
                 };
                 let r = PhaseSpec {
                     dims: Some(dims),
@@ -734,6 +753,7 @@ impl CompareSpec {
                     tol,
                     integrator: Some(p.integrator.unwrap_or(IntegratorKind::Dopri5)),
                     dt,
+                    beta_index: setup.beta_index,
                     out: p.out.clone(),
                     checkpoint_every: Some(checkpoint_every(p.checkpoint_every)?),
                 };

@@ -14,6 +14,9 @@
 //! - `summary.png`: the summary figure of the kind (final cluster count, final energy, or the
 //!   first number of the experiment against the main axis; for time series also the energy of
 //!   each point against time).
+//! - `phase_d<dim>.npy`, `phase_d<dim>.png` (sweeps of `compare phase`, typically over
+//!   `beta_index`): the heat maps assembled from the points' columns
+//!   ([`crate::compare::phase::merge_columns`]).
 //! - `merge.json`: how many points are completed, and which are missing or failed (with why).
 //!
 //! Nothing depends on how the points were run (shards, order, resumes, wall time), so a
@@ -393,6 +396,30 @@ pub fn merge(dir: &Path) -> Result<MergeOutcome> {
         files.push("data.json".to_string());
     }
 
+    // compare phase: the heat maps assembled from the points' columns.
+    if m.kind == "compare.phase" {
+        let points: Vec<(String, &Value)> = m
+            .points
+            .iter()
+            .zip(&data)
+            .filter_map(|(p, d)| {
+                d.data.as_ref().map(|v| {
+                    let group: Vec<String> = m
+                        .axes
+                        .iter()
+                        .zip(&p.values)
+                        .filter(|(a, _)| a.name != "beta_index")
+                        .map(|(a, x)| format!("{} = {}", a.name, value_text(x)))
+                        .collect();
+                    (group.join(", "), v)
+                })
+            })
+            .collect();
+        if !points.is_empty() {
+            files.extend(crate::compare::phase::merge_columns(&points, &out)?);
+        }
+    }
+
     // Arrays of the grid's shape.
     let shape = match m.combine {
         Combine::Product => m.shape.clone(),
@@ -420,6 +447,8 @@ pub fn merge(dir: &Path) -> Result<MergeOutcome> {
     let ycol = match m.kind.as_str() {
         "particles" => cols.names.iter().position(|c| c == "final_clusters"),
         "pde" => cols.names.iter().position(|c| c == "final_energy"),
+        // Its figures are the heat maps above.
+        "compare.phase" => None,
         _ => (!cols.names.is_empty()).then_some(0),
     };
     if let Some(yc) = ycol {
