@@ -54,13 +54,13 @@ fn setup(n: usize, systems: usize, beta: f64) -> ParticleSetup {
 #[test]
 fn growth_small_run_recovers_the_dominant_rate() {
     let dir = out_dir("growth");
-    let s = setup(20_000, 3, 9.0);
+    let s = setup(8_000, 3, 9.0);
     let res = compare::growth::run(&s, &parts(), &dir).unwrap();
     assert_outputs(&dir, &["growth.png"]);
     let star = linear::dominant_degree(9.0, 2);
     let r = &res[star - 1];
     let m = r.particles.expect("l* has a linear window");
-    // Three systems of 2e4 tokens: the fitted rate is within 5% of theory.
+    // Three systems of 8000 tokens: the fitted rate is within 5% of theory.
     assert!(
         (m.mean - r.theory).abs() < 0.05 * r.theory,
         "{} vs {}",
@@ -73,7 +73,7 @@ fn growth_small_run_recovers_the_dominant_rate() {
 fn onset_small_run_has_positive_slope() {
     let dir = out_dir("onset");
     let s = setup(100, 3, 9.0);
-    let r = compare::onset::run(&s, &[100, 1000, 10_000], 0.1, &parts(), &dir).unwrap();
+    let r = compare::onset::run(&s, &[100, 600, 3600], 0.1, &parts(), &dir).unwrap();
     assert_outputs(&dir, &["onset.png"]);
     // The onset grows with ln N; the slope is within a factor 2 of 1/(2 gamma).
     assert!(
