@@ -6,6 +6,7 @@
 pub mod chart;
 pub mod linear;
 pub mod noise;
+pub mod noise_compare;
 
 use plotters::style::FontStyle;
 use std::sync::Once;
