@@ -402,8 +402,8 @@ fn order_samples(it: &mut Integrator, span: f64, dim: usize, ctl: &Parts) -> Res
     Ok(out)
 }
 
-/// (a): the rate measurements at `beta_high`.
-fn rates(s: &NoiseSetup, parts: &Parts) -> Result<Vec<RateRow>> {
+/// (a): the rate measurements at `beta_high` (each `(l, nu)` a part `rate_l<l>_<k>`).
+pub fn rates(s: &NoiseSetup, parts: &Parts) -> Result<Vec<RateRow>> {
     let (beta, dim) = (s.beta_high, s.dim);
     let field = build_velocity_field(Method::Auto, dim, beta, Model::Usa, s.rate_n, 1e-12)?;
     let mut rows = Vec::new();
@@ -596,6 +596,30 @@ fn order_point(
             r_uniform_finite_n,
         })
     })
+}
+
+/// One order-parameter point at `(beta, nu = f nu_#)` from `start` (`clustered` or
+/// `near-uniform`) on its own (the continuation branch computed here), particle stream `stream`.
+pub fn order_row(
+    s: &NoiseSetup,
+    parts: &Parts,
+    beta: f64,
+    f: f64,
+    start: &str,
+    stream: u64,
+) -> Result<OrderRow> {
+    let p = ZonalProblem::new(beta, s.dim, s.lmax)?;
+    let br = default_branch(beta, s.dim, s.lmax)?;
+    order_point(s, parts, &p, &br, beta, f, start, stream)
+}
+
+/// The hysteresis sweep at `beta_high` on its own: the fold from the continuation, then
+/// [`sweep_grid`] up and down.
+pub fn hysteresis(s: &NoiseSetup, parts: &Parts) -> Result<Vec<SweepStage>> {
+    let p = ZonalProblem::new(s.beta_high, s.dim, s.lmax)?;
+    let br = default_branch(s.beta_high, s.dim, s.lmax)?;
+    let fold = crate::stationary::diagram::summarise(s.beta_high, s.dim, &br).fold_nu_over_nu_sharp;
+    sweep(s, parts, &p, fold)
 }
 
 /// The `nu / nu_#` stages of one leg of the sweep: from `0.7` to beyond the fold.
@@ -919,6 +943,14 @@ fn write_outputs(
                 format!("particles, N = {} (time average)", s.order_n),
                 pick(&|o| o.r_particles),
             ),
+            (
+                "finite-N fluctuation level at the uniform state".to_string(),
+                res.order
+                    .iter()
+                    .filter(|o| o.beta == beta)
+                    .filter_map(|o| o.r_uniform_finite_n.map(|v| (o.nu_over_nu_sharp, v)))
+                    .collect(),
+            ),
         ]
     };
     let panels: Vec<BranchPanel> = res
@@ -927,7 +959,7 @@ fn write_outputs(
         .zip(branch_states)
         .map(|(b, br)| BranchPanel {
             title: format!(
-                "β = {} {} β_* = {:.4}: {}",
+                "β = {} {} β* = {:.4}: {}",
                 b.beta,
                 if b.beta < res.beta_star { "<" } else { ">" },
                 res.beta_star,
@@ -948,7 +980,9 @@ fn write_outputs(
     rep.figure(
         "bifurcation.png",
         "Order parameter r against nu/nu_#: continuation branch (stable solid, unstable dashed), \
-         long PDE runs and time-averaged particles.",
+         long PDE runs and time-averaged particles. Where the particles sit at the uniform state \
+         their r is the finite-N fluctuation; its linear-theory RMS sqrt(nu/(N(nu - nu_#))) is \
+         marked.",
     );
     // hysteresis
     rep.section("Hysteresis sweep (beta_high)");
@@ -1007,7 +1041,7 @@ fn write_outputs(
             points: res
                 .sweep
                 .iter()
-                .filter(|z| z.leg == "down")
+                .skip(s.sweep_stages - 1)
                 .map(|z| (z.nu_over_nu_sharp, z.r_particles))
                 .collect(),
             dashed: false,
@@ -1027,7 +1061,7 @@ fn write_outputs(
             points: res
                 .sweep
                 .iter()
-                .filter(|z| z.leg == "down")
+                .skip(s.sweep_stages - 1)
                 .map(|z| (z.nu_over_nu_sharp, z.r_pde))
                 .collect(),
             dashed: true,
@@ -1036,7 +1070,7 @@ fn write_outputs(
     hysteresis_figure(
         &out.join("hysteresis.png"),
         &format!(
-            "Hysteresis, d = {dim}, β = {} > β_* = {:.4}: ν raised then lowered",
+            "Hysteresis, d = {dim}, β = {} > β* = {:.4}: ν raised then lowered",
             s.beta_high, res.beta_star
         ),
         &branch_states[1],

@@ -111,7 +111,7 @@ pub fn rates_figure(path: &Path, title: &str, panels: &[RatePanel]) -> Result<()
                 Style::Points(5),
             ));
             chart.vlines.push((1.0, grey));
-            chart.legend = SeriesLabelPosition::UpperRight;
+            chart.legend = SeriesLabelPosition::LowerLeft;
             chart.draw(area, path)?;
         }
         Ok(())
@@ -159,33 +159,35 @@ pub fn hysteresis_figure(
             Axis::linear("order parameter r", 0.0, 1.0),
         );
         let grey = RGBColor(150, 150, 150);
-        let pts: Vec<(f64, f64, bool)> = branch
-            .iter()
-            .map(|s| (s.nu / nu_sharp, s.r, s.leading_eigenvalue <= MARGINAL))
-            .filter(|p| p.0 >= xmin && p.0 <= xmax)
-            .collect();
-        let (mut stable, mut unstable): (Vec<_>, Vec<_>) = (Vec::new(), Vec::new());
-        for &(x, y, s) in &pts {
-            if s {
-                stable.push((x, y));
-            } else {
-                unstable.push((x, y));
+        // the branch in arclength order (without its first point, the uniform state at nu_#),
+        // split where the stability changes (adjacent pieces share their end point)
+        let mut pieces: Vec<(bool, Vec<(f64, f64)>)> = Vec::new();
+        for st in branch.iter().skip(1) {
+            let (x, y, s) = (st.nu / nu_sharp, st.r, st.leading_eigenvalue <= MARGINAL);
+            match pieces.last_mut() {
+                Some((ps, v)) if *ps == s => v.push((x, y)),
+                Some((_, v)) => {
+                    let last = *v.last().expect("non-empty piece");
+                    pieces.push((s, vec![last, (x, y)]));
+                }
+                None => pieces.push((s, vec![(1.0, 0.0), (x, y)])),
             }
         }
-        stable.sort_by(|a, b| a.1.total_cmp(&b.1));
-        unstable.sort_by(|a, b| a.1.total_cmp(&b.1));
-        chart.series.push(Series::new(
-            "stable states (continuation)",
-            stable,
-            grey,
-            Style::Line(6),
-        ));
-        chart.series.push(Series::new(
-            "unstable states (continuation)",
-            unstable,
-            grey,
-            Style::Dashed(2),
-        ));
+        let mut labelled = [false, false];
+        for (s, v) in pieces {
+            let k = usize::from(s);
+            let (label, style) = if s {
+                ("stable states (continuation)", Style::Line(6))
+            } else {
+                ("unstable states (continuation)", Style::Dashed(2))
+            };
+            chart.series.push(if labelled[k] {
+                Series::unlabelled(v, grey, style)
+            } else {
+                labelled[k] = true;
+                Series::new(label, v, grey, style)
+            });
+        }
         chart.series.push(Series::unlabelled(
             vec![(1.0, 0.0), (xmax, 0.0)],
             grey,
