@@ -7,6 +7,7 @@ pub mod clusters_sweep;
 pub mod common;
 pub mod gkpr;
 pub mod growth;
+pub mod noise;
 pub mod onset;
 pub mod parts;
 pub mod pde_run;

@@ -7,6 +7,7 @@ pub mod chart;
 pub mod linear;
 pub mod movie;
 pub mod noise;
+pub mod noise_compare;
 pub mod rundir;
 
 use plotters::style::FontStyle;

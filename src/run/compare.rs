@@ -344,6 +344,60 @@ pub struct ReproduceSpec {
     pub checkpoint_every: Option<f64>,
 }
 
+/// `noise`: the noisy USA model — noisy rates of the modes across `nu` (theory, PDE,
+/// particles) and the bifurcation diagram `r(nu)` for one `beta < beta_*` and one `beta >
+/// beta_*` (continuation, long PDE runs, particles), with a hysteresis sweep.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+#[command(allow_negative_numbers = true)]
+pub struct NoiseSpec {
+    /// Ambient dimension d, 2 or 3 [default: 2].
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub dim: Option<usize>,
+    /// Inverse temperature below beta_*(d) (supercritical) [default: 0.6 beta_* to one decimal: 1.5 for d = 2].
+    #[arg(long)]
+    pub beta_low: Option<f64>,
+    /// Inverse temperature above beta_*(d) (subcritical; also the rates' beta) [default: 2 beta_* rounded: 5 for d = 2].
+    #[arg(long)]
+    pub beta_high: Option<f64>,
+    /// Small sizes for a fast check (seconds): fewer tokens and systems, shorter runs.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub quick: Option<bool>,
+    /// Tokens per system of the rate ensembles [default: 4000; quick: 1000].
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub n: Option<usize>,
+    /// Systems per rate ensemble [default: 24; quick: 8].
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub systems: Option<usize>,
+    /// Tokens of the order-parameter runs and the hysteresis sweep [default: 4000; quick: 1000].
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub n_order: Option<usize>,
+    /// Degree of the PDE runs and the continuation [default: 40].
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub lmax: Option<usize>,
+    /// Stages of each leg of the hysteresis sweep [default: 8; quick: 5].
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub stages: Option<usize>,
+    /// Base seed [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Local error tolerance of the adaptive particle integrator [default: 1e-8].
+    #[arg(long)]
+    pub tol: Option<f64>,
+    /// Output directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seconds between checkpoints [default: 300] (the experiment resumes at completed sub-runs).
+    #[arg(long)]
+    pub checkpoint_every: Option<f64>,
+}
+
 /// A comparison experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clap::Subcommand)]
 #[serde(rename_all = "kebab-case")]
@@ -364,6 +418,8 @@ pub enum CompareSpec {
     PdeVsParticles(PvpSpec),
     /// The published circle experiments (beta = 5 and 7, N = 2e4; mean field from 0.01 noise).
     Reproduce(ReproduceSpec),
+    /// The noisy model: noisy rates across nu and the bifurcation diagram with hysteresis.
+    Noise(NoiseSpec),
 }
 
 /// A resolved experiment.
@@ -387,6 +443,8 @@ pub enum ComparePlan {
     PdeVsParticles(compare::pde_vs_particles::PvpSetup),
     /// reproduce.
     Reproduce(compare::reproduce::ReproduceSetup),
+    /// noise.
+    Noise(compare::noise::NoiseSetup),
 }
 
 fn theory_gamma(c: &Common) -> f64 {
@@ -487,6 +545,7 @@ impl CompareSpec {
             CompareSpec::Phase(_) => "phase",
             CompareSpec::PdeVsParticles(_) => "pde-vs-particles",
             CompareSpec::Reproduce(_) => "reproduce",
+            CompareSpec::Noise(_) => "noise",
         }
     }
 
@@ -501,6 +560,7 @@ impl CompareSpec {
             CompareSpec::Phase(s) => s.out.as_deref(),
             CompareSpec::PdeVsParticles(s) => s.out.as_deref(),
             CompareSpec::Reproduce(s) => s.out.as_deref(),
+            CompareSpec::Noise(s) => s.out.as_deref(),
         }
     }
 
@@ -515,6 +575,7 @@ impl CompareSpec {
             CompareSpec::Phase(s) => &mut s.out,
             CompareSpec::PdeVsParticles(s) => &mut s.out,
             CompareSpec::Reproduce(s) => &mut s.out,
+            CompareSpec::Noise(s) => &mut s.out,
         }
     }
 
@@ -823,6 +884,10 @@ impl CompareSpec {
                 };
                 Ok((CompareSpec::Reproduce(r), ComparePlan::Reproduce(setup)))
             }
+            CompareSpec::Noise(p) => {
+                let (spec, setup) = resolve_noise(p)?;
+                Ok((CompareSpec::Noise(spec), ComparePlan::Noise(setup)))
+            }
         }
     }
 
@@ -837,9 +902,74 @@ impl CompareSpec {
             CompareSpec::Phase(s) => s.checkpoint_every,
             CompareSpec::PdeVsParticles(s) => s.checkpoint_every,
             CompareSpec::Reproduce(s) => s.checkpoint_every,
+            CompareSpec::Noise(s) => s.checkpoint_every,
         };
         v.unwrap_or(super::particles::DEFAULT_CHECKPOINT_EVERY)
     }
+}
+
+/// Check and fill in a `compare noise` specification.
+fn resolve_noise(p: &NoiseSpec) -> Result<(NoiseSpec, compare::noise::NoiseSetup)> {
+    let dim = two_or_three(linear::check_dim(p.dim.unwrap_or(2).min(1 << 20) as i64)?)?;
+    let star = crate::linear_noise::critical_beta(dim);
+    let beta_low = linear::check_beta(p.beta_low.unwrap_or((6.0 * star).round() / 10.0))
+        .map_err(|e| rename(e, "beta_low"))?;
+    if beta_low >= star {
+        return Err(Error::parameter(
+            "beta_low",
+            beta_low,
+            format!("a value in (0, beta_*({dim}) = {star:.6}) (supercritical side)"),
+        ));
+    }
+    let beta_high = p.beta_high.unwrap_or((2.0 * star).round());
+    if !(beta_high.is_finite() && beta_high > star && beta_high <= 30.0) {
+        return Err(Error::parameter(
+            "beta_high",
+            beta_high,
+            format!("a value in (beta_*({dim}) = {star:.6}, 30] (subcritical side)"),
+        ));
+    }
+    let quick = p.quick.unwrap_or(false);
+    let pick = |full: usize, small: usize| if quick { small } else { full };
+    let n = require_count("n", p.n.unwrap_or(pick(4000, 1000)), 100, MAX_N)?;
+    let systems = require_count("systems", p.systems.unwrap_or(pick(24, 8)), 3, 100_000)?;
+    let n_order = require_count("n_order", p.n_order.unwrap_or(pick(4000, 1000)), 100, MAX_N)?;
+    let lmax = require_count("lmax", p.lmax.unwrap_or(40), 8, 200)?;
+    let stages = require_count("stages", p.stages.unwrap_or(pick(8, 5)), 3, 1000)?;
+    let tol = check_tol(p.tol)?;
+    let seed = p.seed.unwrap_or(0);
+    let setup = compare::noise::NoiseSetup {
+        dim,
+        beta_low,
+        beta_high,
+        lmax,
+        nu_factors: vec![0.5, 0.8, 1.25, 2.0],
+        rate_n: n,
+        rate_systems: systems,
+        rate_amplitude: 0.3,
+        order_n: n_order,
+        order_time: if quick { 20.0 } else { 60.0 },
+        sweep_stages: stages,
+        stage_time: if quick { 15.0 } else { 30.0 },
+        seed,
+        tol,
+    };
+    let spec = NoiseSpec {
+        dim: Some(dim),
+        beta_low: Some(beta_low),
+        beta_high: Some(beta_high),
+        quick: p.quick,
+        n: Some(n),
+        systems: Some(systems),
+        n_order: Some(n_order),
+        lmax: Some(lmax),
+        stages: Some(stages),
+        seed: Some(seed),
+        tol: Some(tol),
+        out: p.out.clone(),
+        checkpoint_every: Some(checkpoint_every(p.checkpoint_every)?),
+    };
+    Ok((spec, setup))
 }
 
 fn to_cfg(s: &ParticleSetup) -> crate::particles::RunConfig {
@@ -873,6 +1003,7 @@ pub fn execute(plan: &ComparePlan, out: &Path, ctl: &RunControl) -> Result<()> {
         ComparePlan::Phase(s) => compare::phase::run(s, &parts, out).map(drop),
         ComparePlan::PdeVsParticles(s) => compare::pde_vs_particles::run(s, &parts, out).map(drop),
         ComparePlan::Reproduce(s) => compare::reproduce::run(s, &parts, out).map(drop),
+        ComparePlan::Noise(s) => compare::noise::run(s, &parts, out).map(drop),
     }?;
     parts.clear();
     Ok(())
