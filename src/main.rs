@@ -57,6 +57,9 @@ enum Command {
     Gallery(cli::gallery::GalleryArgs),
     /// Make the movie (GIF; MP4 with ffmpeg) of a particle or PDE output directory.
     Movie(cli::movie::MovieArgs),
+    /// The standard figures of a particle or PDE output directory (energy, C_l with theory
+    /// slopes, clusters, snapshots, kymograph) into RUN/plots.
+    Plot(cli::plot::PlotArgs),
 }
 
 /// Collapse clap's multi-line error into one line (drops blank lines, usage and the help hint).
@@ -183,6 +186,7 @@ fn main() -> ExitCode {
             cli::figures::run(&args, &RunControl::new().with_stop_flag(stop_on_signals()))
         }
         Command::Movie(args) => cli::movie::run(&args),
+        Command::Plot(args) => cli::plot::run(&args),
         Command::Gallery(args) => {
             cli::gallery::run(&args, &RunControl::new().with_stop_flag(stop_on_signals()))
         }

@@ -8,6 +8,7 @@ pub mod linear;
 pub mod movie;
 pub mod noise;
 pub mod rundir;
+pub mod runplots;
 
 use plotters::style::FontStyle;
 use std::sync::Once;
