@@ -60,6 +60,9 @@ enum Command {
     /// Write OUT/view.html: a self-contained interactive page of a particles or pde run
     /// (tokens or density per snapshot, time slider, the run's series).
     View(cli::view::ViewArgs),
+    /// The standard figures of a particle or PDE output directory (energy, C_l with theory
+    /// slopes, clusters, snapshots, kymograph) into RUN/plots.
+    Plot(cli::plot::PlotArgs),
 }
 
 /// Collapse clap's multi-line error into one line (drops blank lines, usage and the help hint).
@@ -186,6 +189,7 @@ fn main() -> ExitCode {
             cli::figures::run(&args, &RunControl::new().with_stop_flag(stop_on_signals()))
         }
         Command::Movie(args) => cli::movie::run(&args),
+        Command::Plot(args) => cli::plot::run(&args),
         Command::Gallery(args) => {
             cli::gallery::run(&args, &RunControl::new().with_stop_flag(stop_on_signals()))
         }

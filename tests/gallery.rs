@@ -45,6 +45,20 @@ fn quick_gallery_writes_every_figure_with_captions_and_index() {
         assert!(!s.figures.is_empty(), "{} has figures", s.experiment.dir);
         for f in &s.figures {
             let p = dir.join(&f.file);
+            if f.file.ends_with(".gif") {
+                // A movie: decodes, many frames.
+                let mut d = gif::DecodeOptions::new()
+                    .read_info(std::fs::File::open(&p).unwrap())
+                    .unwrap();
+                let mut frames = 0;
+                while d.read_next_frame().unwrap().is_some() {
+                    frames += 1;
+                }
+                assert!(frames >= 100, "{}: {frames} frames", f.file);
+                assert!(html.contains(&format!("src=\"{}\"", f.file)), "{}", f.file);
+                figures += 1;
+                continue;
+            }
             let (w, h) = png_size(&p);
             assert!(w >= 500 && h >= 300, "{}: {w} x {h}", f.file);
             let len = std::fs::metadata(&p).unwrap().len();

@@ -10,6 +10,7 @@ pub mod linear;
 pub mod movie;
 pub mod particles;
 pub mod pde;
+pub mod plot;
 pub mod run;
 pub mod sweep;
 pub mod view;

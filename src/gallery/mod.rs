@@ -310,8 +310,95 @@ pub fn run(out: &Path, quick: bool, ctl: &RunControl) -> Result<Vec<Section>> {
             figures,
         });
     }
+    for m in movies(quick) {
+        let dir = out.join(m.experiment.dir);
+        let start = std::time::Instant::now();
+        let spec = crate::run::ParticlesSpec {
+            out: Some(dir.clone()),
+            ..m.spec.clone()
+        };
+        crate::run::execute(&RunSpec::Particles(spec), ctl, true)?;
+        let s = &m.spec;
+        let command = format!(
+            "attnflow particles --dim {} --n {} --beta {} --seed {} --movie --out DIR",
+            s.dim.unwrap_or(2),
+            s.n.unwrap_or(0),
+            s.beta.unwrap_or(0.0),
+            s.seed.unwrap_or(0)
+        );
+        sections.push(Section {
+            experiment: m.experiment.clone(),
+            command,
+            seconds: start.elapsed().as_secs_f64(),
+            figures: vec![Figure {
+                file: format!("{}/movie.gif", m.experiment.dir),
+                caption: m.caption.to_string(),
+            }],
+        });
+    }
     write_index(out, &sections, quick)?;
     Ok(sections)
+}
+
+/// A movie of the gallery: a particle run with `movie = true`.
+#[derive(Clone, Debug)]
+pub struct Movie {
+    /// Heading, directory and source (its `spec` is `None`: not an experiment).
+    pub experiment: Experiment,
+    /// The run (without `out`).
+    pub spec: crate::run::ParticlesSpec,
+    /// Caption.
+    pub caption: &'static str,
+}
+
+/// The movies of the gallery: tokens on the circle (both sizes) and on S² (default size).
+pub fn movies(quick: bool) -> Vec<Movie> {
+    let mut v = vec![Movie {
+        experiment: Experiment {
+            dir: "movie_circle",
+            title: "Movie: tokens on the circle",
+            source: "attnflow (the circle experiments of Bruno–Pasqualotto–Agazzi, as a movie)",
+            reported: "USA, β = 9 (l* = 4): iid uniform tokens organise into four meta-stable \
+                       clusters (the degree l* = 4 of the linear theory), which later merge.",
+            spec: None,
+        },
+        spec: crate::run::ParticlesSpec {
+            dim: Some(2),
+            n: Some(if quick { 500 } else { 2000 }),
+            beta: Some(9.0),
+            seed: Some(1),
+            movie: Some(true),
+            ..Default::default()
+        },
+        caption: "Tokens on the circle (USA, β = 9, seed 1; physical time t, default end time \
+                  ≈ 2× the onset): each token at its angle, spread radially so that a cluster \
+                  shows its mass, with fading trails of the previous 6 frames (at most 1000 \
+                  tokens drawn)",
+    }];
+    if !quick {
+        v.push(Movie {
+            experiment: Experiment {
+                dir: "movie_sphere",
+                title: "Movie: tokens on S², rotating view",
+                source: "attnflow",
+                reported: "USA, β = 6 on S² (l* = 3): clusters form at the maxima of the \
+                           growing degree-3 structure.",
+                spec: None,
+            },
+            spec: crate::run::ParticlesSpec {
+                dim: Some(3),
+                n: Some(1000),
+                beta: Some(6.0),
+                seed: Some(2),
+                movie: Some(true),
+                ..Default::default()
+            },
+            caption: "Tokens on S² (USA, β = 6, N = 1000, seed 2; physical time t) in an \
+                      orthographic view turning once about the vertical axis: front \
+                      hemisphere in full colour, back hemisphere faded",
+        });
+    }
+    v
 }
 
 fn html_escape(s: &str) -> String {

@@ -9,6 +9,7 @@ pub mod movie;
 pub mod noise;
 pub mod noise_compare;
 pub mod rundir;
+pub mod runplots;
 
 use plotters::style::FontStyle;
 use std::sync::Once;
