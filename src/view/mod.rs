@@ -55,7 +55,7 @@ pub const MAX_SPHERE_LON: usize = 80;
 pub const COORD_SCALE: f64 = 1000.0;
 /// Tokens whose states are read in full for the cluster colours (above this, and for `d > 3`
 /// above [`CLUSTER_FULL_LIMIT_HIGH_DIM`], clusters are found among the drawn tokens only).
-pub const CLUSTER_FULL_LIMIT: usize = 200_000;
+pub const CLUSTER_FULL_LIMIT: usize = 50_000;
 /// Full-state cluster limit for `d > 3` (pairwise cost).
 pub const CLUSTER_FULL_LIMIT_HIGH_DIM: usize = 5_000;
 /// File name of the page in a run's output directory.
@@ -134,8 +134,11 @@ fn time_axis(spec: &Value, t: &[f64]) -> &'static str {
     }
 }
 
+/// A table: header and rows.
+type Table = (Vec<String>, Vec<Vec<f64>>);
+
 /// The series table for the page: system 0 of an ensemble, rows capped, every column.
-fn series_of(dir: &Path) -> Result<Option<(Vec<String>, Vec<Vec<f64>>)>> {
+fn series_of(dir: &Path) -> Result<Option<Table>> {
     let path = dir.join("series.csv");
     if !path.is_file() {
         return Ok(None);
@@ -153,7 +156,7 @@ fn series_of(dir: &Path) -> Result<Option<(Vec<String>, Vec<Vec<f64>>)>> {
     Ok(Some((header, rows)))
 }
 
-fn series_json(series: &Option<(Vec<String>, Vec<Vec<f64>>)>) -> Value {
+fn series_json(series: &Option<Table>) -> Value {
     match series {
         None => Value::Null,
         Some((header, rows)) => json!({
@@ -656,10 +659,10 @@ fn pde_data(dir: &Path, record: &Value, spec: &Value, opts: &ViewOptions) -> Res
                 for bl in lb.windows(2) {
                     for bc in cb.windows(2) {
                         let (mut s, mut ws) = (0.0, 0.0);
-                        for r in bl[0]..bl[1] {
-                            for c in bc[0]..bc[1] {
-                                s += ring_w[r] * arr.data[r * nlon + c];
-                                ws += ring_w[r];
+                        for (r, &wr) in ring_w.iter().enumerate().take(bl[1]).skip(bl[0]) {
+                            for &v in &arr.data[r * nlon + bc[0]..r * nlon + bc[1]] {
+                                s += wr * v;
+                                ws += wr;
                             }
                         }
                         vals.push(sig4(if ws > 0.0 { s / ws } else { f64::NAN }));
