@@ -169,3 +169,58 @@ fn compare_noise_rejects_bad_input() {
     }
     assert!(!dir.exists());
 }
+
+#[test]
+fn the_bifurcation_diagram_is_a_config_file_run() {
+    let dir = std::env::temp_dir().join(format!("attnflow-noise-bif-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out");
+    let cfg = dir.join("bif.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[compare.bifurcation]\ndims = [2, 3]\nbetas = [1.5, 5.0]\nlmax = 24\nout = {:?}\n",
+            out.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_attnflow"))
+        .args(["run", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(rec["kind"], "compare.bifurcation");
+    assert_eq!(rec["spec"]["compare"]["bifurcation"]["lmax"], 24);
+    for f in [
+        "bifurcation.csv",
+        "bifurcation.png",
+        "report.md",
+        "data.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let data: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("data.json")).unwrap()).unwrap();
+    let branches = data["branches"].as_array().unwrap();
+    assert_eq!(branches.len(), 4);
+    for b in branches {
+        let (dim, beta) = (
+            b["dim"].as_u64().unwrap() as usize,
+            b["beta"].as_f64().unwrap(),
+        );
+        let sub = beta > critical_beta(dim);
+        assert_eq!(
+            b["bifurcation"],
+            if sub { "subcritical" } else { "supercritical" },
+            "{b}"
+        );
+        assert_eq!(
+            b["fold_nu_over_nu_sharp"].as_f64().unwrap() > 1.0 + 1e-6,
+            sub
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -398,6 +398,33 @@ pub struct NoiseSpec {
     pub checkpoint_every: Option<f64>,
 }
 
+/// `bifurcation`: the branches of axisymmetric stationary states of the noisy USA model for
+/// every `(d, beta)` (Newton + pseudo-arclength continuation, stability), as `attnflow critical
+/// --diagram` writes them: `bifurcation.csv`, `bifurcation.json`, `bifurcation.png`, plus
+/// `report.md` and `data.json`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+#[command(allow_negative_numbers = true)]
+pub struct BifurcationSpec {
+    /// Ambient dimensions [default: 2,3].
+    #[arg(long, value_delimiter = ',', value_parser = parse_count)]
+    #[serde(deserialize_with = "counts_opt")]
+    pub dims: Option<Vec<usize>>,
+    /// Inverse temperatures [default: 1.5,3,5].
+    #[arg(long, value_delimiter = ',')]
+    pub betas: Option<Vec<f64>>,
+    /// Truncation degree, 4 <= L <= 400 [default: 48].
+    #[arg(long, value_parser = parse_count)]
+    #[serde(deserialize_with = "count_opt")]
+    pub lmax: Option<usize>,
+    /// Output directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seconds between checkpoints (unused: the diagram takes seconds) [default: 300].
+    #[arg(long)]
+    pub checkpoint_every: Option<f64>,
+}
+
 /// A comparison experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clap::Subcommand)]
 #[serde(rename_all = "kebab-case")]
@@ -420,6 +447,8 @@ pub enum CompareSpec {
     Reproduce(ReproduceSpec),
     /// The noisy model: noisy rates across nu and the bifurcation diagram with hysteresis.
     Noise(NoiseSpec),
+    /// Branches of stationary states of the noisy USA model and their stability.
+    Bifurcation(BifurcationSpec),
 }
 
 /// A resolved experiment.
@@ -445,6 +474,8 @@ pub enum ComparePlan {
     Reproduce(compare::reproduce::ReproduceSetup),
     /// noise.
     Noise(compare::noise::NoiseSetup),
+    /// bifurcation: dims, betas, lmax.
+    Bifurcation(Vec<usize>, Vec<f64>, usize),
 }
 
 fn theory_gamma(c: &Common) -> f64 {
@@ -546,6 +577,7 @@ impl CompareSpec {
             CompareSpec::PdeVsParticles(_) => "pde-vs-particles",
             CompareSpec::Reproduce(_) => "reproduce",
             CompareSpec::Noise(_) => "noise",
+            CompareSpec::Bifurcation(_) => "bifurcation",
         }
     }
 
@@ -561,6 +593,7 @@ impl CompareSpec {
             CompareSpec::PdeVsParticles(s) => s.out.as_deref(),
             CompareSpec::Reproduce(s) => s.out.as_deref(),
             CompareSpec::Noise(s) => s.out.as_deref(),
+            CompareSpec::Bifurcation(s) => s.out.as_deref(),
         }
     }
 
@@ -576,6 +609,7 @@ impl CompareSpec {
             CompareSpec::PdeVsParticles(s) => &mut s.out,
             CompareSpec::Reproduce(s) => &mut s.out,
             CompareSpec::Noise(s) => &mut s.out,
+            CompareSpec::Bifurcation(s) => &mut s.out,
         }
     }
 
@@ -884,6 +918,48 @@ impl CompareSpec {
                 };
                 Ok((CompareSpec::Reproduce(r), ComparePlan::Reproduce(setup)))
             }
+            CompareSpec::Bifurcation(b) => {
+                let dims = b
+                    .dims
+                    .clone()
+                    .unwrap_or_else(|| vec![2, 3])
+                    .into_iter()
+                    .map(|d| {
+                        linear::check_dim(d.min(1 << 20) as i64).map_err(|e| rename(e, "dims"))
+                    })
+                    .collect::<Result<Vec<usize>>>()?;
+                let betas = b
+                    .betas
+                    .clone()
+                    .unwrap_or_else(|| vec![1.5, 3.0, 5.0])
+                    .into_iter()
+                    .map(|v| linear::check_beta(v).map_err(|e| rename(e, "betas")))
+                    .collect::<Result<Vec<f64>>>()?;
+                if dims.is_empty() || betas.is_empty() {
+                    return Err(Error::parameter(
+                        if dims.is_empty() { "dims" } else { "betas" },
+                        "[]",
+                        "a non-empty list",
+                    ));
+                }
+                let lmax = require_count(
+                    "lmax",
+                    b.lmax.unwrap_or(crate::stationary::diagram::DEFAULT_LMAX),
+                    4,
+                    400,
+                )?;
+                let r = BifurcationSpec {
+                    dims: Some(dims.clone()),
+                    betas: Some(betas.clone()),
+                    lmax: Some(lmax),
+                    out: b.out.clone(),
+                    checkpoint_every: Some(checkpoint_every(b.checkpoint_every)?),
+                };
+                Ok((
+                    CompareSpec::Bifurcation(r),
+                    ComparePlan::Bifurcation(dims, betas, lmax),
+                ))
+            }
             CompareSpec::Noise(p) => {
                 let (spec, setup) = resolve_noise(p)?;
                 Ok((CompareSpec::Noise(spec), ComparePlan::Noise(setup)))
@@ -903,6 +979,7 @@ impl CompareSpec {
             CompareSpec::PdeVsParticles(s) => s.checkpoint_every,
             CompareSpec::Reproduce(s) => s.checkpoint_every,
             CompareSpec::Noise(s) => s.checkpoint_every,
+            CompareSpec::Bifurcation(s) => s.checkpoint_every,
         };
         v.unwrap_or(super::particles::DEFAULT_CHECKPOINT_EVERY)
     }
@@ -1004,6 +1081,9 @@ pub fn execute(plan: &ComparePlan, out: &Path, ctl: &RunControl) -> Result<()> {
         ComparePlan::PdeVsParticles(s) => compare::pde_vs_particles::run(s, &parts, out).map(drop),
         ComparePlan::Reproduce(s) => compare::reproduce::run(s, &parts, out).map(drop),
         ComparePlan::Noise(s) => compare::noise::run(s, &parts, out).map(drop),
+        ComparePlan::Bifurcation(dims, betas, lmax) => {
+            compare::noise::bifurcation(dims, betas, *lmax, out).map(drop)
+        }
     }?;
     parts.clear();
     Ok(())
