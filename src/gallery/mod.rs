@@ -7,6 +7,8 @@
 //! caption names. Two sizes: the default (a few minutes on 2 cores) and `quick` (well under a
 //! minute, for tests and CI) with fewer tokens, seeds and betas.
 
+pub mod glpr;
+
 use crate::control::RunControl;
 use crate::run::compare::{
     ClustersSpec, CompareSpec, GrowthSpec, OnsetSpec, PhaseSpec, PredictSpec, PvpSpec,
@@ -306,6 +308,26 @@ pub fn run(out: &Path, quick: bool, ctl: &RunControl) -> Result<Vec<Section>> {
         sections.push(Section {
             experiment: e,
             command,
+            seconds: start.elapsed().as_secs_f64(),
+            figures,
+        });
+    }
+    {
+        let e = Experiment {
+            dir: "glpr_fig4",
+            title: "Token trajectories of Geshkovski–Letrouit–Polyanskiy–Rigollet (Fig. 4)",
+            source: "Geshkovski, Letrouit, Polyanskiy, Rigollet, A mathematical perspective on Transformers: Fig. 4",
+            reported: "SA on the circle, n = 32 tokens at β = 4 and β = 9: the angles gather \
+                       into a few clusters, which merge on a longer time scale.",
+            spec: None,
+        };
+        let start = std::time::Instant::now();
+        let figures = glpr::write(&out.join(e.dir), e.dir)?;
+        sections.push(Section {
+            experiment: e,
+            command: "attnflow particles --dim 2 --n 32 --model sa --beta 4 --t-end 30 --tol 1e-9 \
+                      --seed 0 --series-points 300 --movie --out DIR (and --beta 9)"
+                .into(),
             seconds: start.elapsed().as_secs_f64(),
             figures,
         });
