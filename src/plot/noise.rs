@@ -62,7 +62,12 @@ pub fn bifurcation_figure(path: &Path, title: &str, panels: &[BranchPanel<'_>]) 
             let mut chart = LineChart::new(
                 p.title.clone(),
                 Axis::linear("ν / ν_#", xmin, xmax),
-                Axis::linear("order parameter r = |∫ x ρ dσ|", 0.0, 1.0),
+                // head room above r = 1 for the legend, so that it hides no data
+                Axis::linear(
+                    "order parameter r = |∫ x ρ dσ|",
+                    0.0,
+                    if p.markers.is_empty() { 1.3 } else { 1.45 },
+                ),
             );
             let color = palette(0);
             let mut first = [true, true];
@@ -111,7 +116,7 @@ pub fn bifurcation_figure(path: &Path, title: &str, panels: &[BranchPanel<'_>]) 
                 ));
             }
             chart.vlines.push((1.0, grey));
-            chart.legend = SeriesLabelPosition::LowerLeft;
+            chart.legend = SeriesLabelPosition::UpperRight;
             chart.draw(area, path)?;
         }
         Ok(())

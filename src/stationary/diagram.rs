@@ -125,7 +125,7 @@ pub fn write_bifurcation_diagram(
         .zip(&summaries)
         .map(|((dim, beta, br), s)| BranchPanel {
             title: format!(
-                "d = {dim}, β = {beta} {} β_* = {:.4}: {}",
+                "d = {dim}, β = {beta} {} β* = {:.4}: {}",
                 if *beta < s.beta_star { "<" } else { ">" },
                 s.beta_star,
                 s.bifurcation
