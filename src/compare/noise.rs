@@ -1092,10 +1092,10 @@ fn write_outputs(
     ));
     rep.section("SA");
     rep.paragraph(
-        "The stationary-state machinery (fixed point rho = exp(Phi/(beta nu))/Z, the free energy) \
-         is USA-specific; this experiment runs USA only. For SA the noisy mean field is not a \
-         gradient flow of a free energy of this form (the normalisation by Phi makes the drift \
-         grad ln Phi / beta), so its stationary states are not given by the same continuation.",
+        "The stationary-state machinery (fixed point rho = exp(Phi/(beta nu))/Z of the USA free \
+         energy) is USA-specific; this experiment runs USA only. For SA the drift is \
+         grad ln Phi / beta, so its axisymmetric stationary states (zero flux) solve a different \
+         fixed point, rho = Phi^(1/(beta nu))/Z, for which Newton/continuation is not implemented.",
     );
     rep.write(out)
 }
