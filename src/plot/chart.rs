@@ -86,6 +86,11 @@ impl Axis {
     /// Tick text: data value for linear axes; for log axes only whole decades are labelled.
     fn tick(&self, v: f64) -> String {
         match self.scale {
+            // ticks generated as lo + k step carry rounding: a tick within 1e-9 of the span
+            // from zero is zero (not "-2.78e-17")
+            Scale::Linear if v.abs() <= 1e-9 * (self.range.1 - self.range.0).abs() => {
+                tick_text(0.0)
+            }
             Scale::Linear => tick_text(v),
             Scale::Log if (v - v.round()).abs() < 1e-9 => tick_text(10f64.powf(v.round())),
             Scale::Log => String::new(),
@@ -721,5 +726,9 @@ mod tests {
         assert_eq!(tick_text(2.5e-7), "2.50e-7");
         assert_eq!(tick_text(3e6), "3e6");
         assert_eq!(tick_text(0.0), "0");
+        let a = Axis::linear("y", -0.15, 0.07);
+        assert_eq!(a.tick(-2.7755575615628914e-17), "0");
+        assert_eq!(a.tick(0.05), "0.05");
+        assert_eq!(Axis::linear("y", 1e-12, 3e-12).tick(2e-12), "2e-12");
     }
 }

@@ -25,7 +25,7 @@ pub struct BranchPanel<'a> {
 
 /// Split `(x, y, stable)` points into maximal runs of equal stability (adjacent runs share
 /// their end point so the curve is continuous).
-fn runs(points: &[(f64, f64, bool)]) -> Vec<(bool, Vec<(f64, f64)>)> {
+pub(crate) fn runs(points: &[(f64, f64, bool)]) -> Vec<(bool, Vec<(f64, f64)>)> {
     let mut out: Vec<(bool, Vec<(f64, f64)>)> = Vec::new();
     for &(x, y, s) in points {
         match out.last_mut() {

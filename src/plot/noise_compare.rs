@@ -1,7 +1,7 @@
 //! Figures of `compare noise`: noisy rates across `nu` and the hysteresis sweep.
 
 use super::chart::{palette, Axis, LineChart, Series, Style};
-use super::noise::MARGINAL;
+use super::noise::{runs, MARGINAL};
 use super::{draw_error, render_png, FONT};
 use crate::compare::noise::RateRow;
 use crate::stationary::StationaryState;
@@ -159,20 +159,13 @@ pub fn hysteresis_figure(
             Axis::linear("order parameter r", 0.0, 1.0),
         );
         let grey = RGBColor(150, 150, 150);
-        // the branch in arclength order (without its first point, the uniform state at nu_#),
-        // split where the stability changes (adjacent pieces share their end point)
-        let mut pieces: Vec<(bool, Vec<(f64, f64)>)> = Vec::new();
-        for st in branch.iter().skip(1) {
-            let (x, y, s) = (st.nu / nu_sharp, st.r, st.leading_eigenvalue <= MARGINAL);
-            match pieces.last_mut() {
-                Some((ps, v)) if *ps == s => v.push((x, y)),
-                Some((_, v)) => {
-                    let last = *v.last().expect("non-empty piece");
-                    pieces.push((s, vec![last, (x, y)]));
-                }
-                None => pieces.push((s, vec![(1.0, 0.0), (x, y)])),
-            }
-        }
+        // the branch in arclength order, split where the stability changes (as in the
+        // bifurcation figure)
+        let pts: Vec<(f64, f64, bool)> = branch
+            .iter()
+            .map(|st| (st.nu / nu_sharp, st.r, st.leading_eigenvalue <= MARGINAL))
+            .collect();
+        let pieces = runs(&pts);
         let mut labelled = [false, false];
         for (s, v) in pieces {
             let k = usize::from(s);
