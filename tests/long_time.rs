@@ -178,3 +178,67 @@ fn close_pairs_are_grouped_transitively() {
     assert!(link_groups(5, &[]).is_none());
     let _ = VelocityField::dim(&ExactField::new(2, 1.0, Model::Usa));
 }
+
+/// `close_pairs` and `has_pair_between` against the brute-force double loop over all pairs, on
+/// clustered tokens (clusters of tight, collapsing and coincident tokens, and spread ones).
+#[test]
+fn close_pair_scans_match_brute_force() {
+    use attnflow::particles::{close_pairs, has_pair_between};
+    let dim = 3;
+    let mut rng = 12345u64;
+    let mut uniform = move || {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (rng >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    let mut x = Vec::new();
+    // Cluster widths: spread, collapsing (~1e-7), nearly coincident (~1e-15), exactly equal.
+    for (centre, width, count) in [(0, 1e-1, 40), (1, 1e-7, 60), (2, 1e-15, 30), (3, 0.0, 5)] {
+        let c = [
+            [1.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [0.0, 0.0, 1.0],
+            [0.6, 0.8, 0.0],
+        ][centre];
+        for _ in 0..count {
+            let p: Vec<f64> = c.iter().map(|v| v + width * uniform()).collect();
+            let r = p.iter().map(|v| v * v).sum::<f64>().sqrt();
+            x.extend(p.iter().map(|v| v / r));
+        }
+    }
+    let n = x.len() / dim;
+    let chord = |i: usize, j: usize| {
+        (0..dim)
+            .map(|k| (x[i * dim + k] - x[j * dim + k]).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    for radius in [0.0, 1e-14, 1e-6, 1e-2, 0.5] {
+        let mut fast: Vec<(usize, usize)> = close_pairs(&x, dim, radius)
+            .into_iter()
+            .map(|p| (p.0, p.1))
+            .collect();
+        fast.sort();
+        let slow: Vec<(usize, usize)> = (0..n)
+            .flat_map(|i| ((i + 1)..n).map(move |j| (i, j)))
+            .filter(|&(i, j)| radius > 0.0 && chord(i, j) <= radius)
+            .collect();
+        assert_eq!(fast, slow, "radius {radius}");
+    }
+    for (lo, hi) in [
+        (0.0, 1e-14),
+        (1e-14, 1e-6),
+        (1e-6, 1e-3),
+        (3e-15, 1e-12),
+        (0.5, 0.6),
+    ] {
+        let slow = (0..n).any(|i| {
+            ((i + 1)..n).any(|j| {
+                let c = chord(i, j);
+                c > lo && c <= hi
+            })
+        });
+        assert_eq!(has_pair_between(&x, dim, lo, hi), slow, "({lo}, {hi}]");
+    }
+}

@@ -616,10 +616,41 @@ impl<'f> Integrator<'f> {
 /// plane or great circle do not all project alike) keeps it `O(N log N)` for well-separated
 /// tokens: a pair closer than `radius` has projections closer than `radius`.
 pub fn close_pairs(x: &[f64], dim: usize, radius: f64) -> Vec<(usize, usize, f64)> {
-    let n = x.len() / dim;
     let mut out = Vec::new();
+    scan_close_pairs(x, dim, radius, |i, j, c| {
+        out.push((i.min(j), i.max(j), c));
+        ControlFlow::Continue(())
+    });
+    out
+}
+
+/// Whether some pair of unit rows of `x` has a chord in `(lo, hi]`. Stops at the first such
+/// pair, and stores nothing: a collapsing cluster of `m` tokens (all within `hi`) costs one
+/// sort, not the `m^2 / 2` pairs [`close_pairs`] would list.
+pub fn has_pair_between(x: &[f64], dim: usize, lo: f64, hi: f64) -> bool {
+    let mut found = false;
+    scan_close_pairs(x, dim, hi, |_, _, c| {
+        if c > lo {
+            found = true;
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    found
+}
+
+/// Visit the pairs `(i, j, chord)` of unit rows of `x` closer than the chord `radius` (in the
+/// order of their projections on a fixed direction, see [`close_pairs`]) until `visit` breaks.
+fn scan_close_pairs(
+    x: &[f64],
+    dim: usize,
+    radius: f64,
+    mut visit: impl FnMut(usize, usize, f64) -> ControlFlow<()>,
+) {
+    let n = x.len() / dim;
     if n < 2 || radius <= 0.0 {
-        return out;
+        return;
     }
     // u_k proportional to 1 / sqrt(k + 2): irrational ratios, |u| = 1.
     let u: Vec<f64> = (0..dim).map(|k| 1.0 / ((k + 2) as f64).sqrt()).collect();
@@ -641,12 +672,11 @@ pub fn close_pairs(x: &[f64], dim: usize, radius: f64) -> Vec<(usize, usize, f64
             let c2: f64 = (0..dim)
                 .map(|k| (x[i * dim + k] - x[j * dim + k]).powi(2))
                 .sum();
-            if c2 <= r2 {
-                out.push((i.min(j), i.max(j), c2.sqrt()));
+            if c2 <= r2 && visit(i, j, c2.sqrt()).is_break() {
+                return;
             }
         }
     }
-    out
 }
 
 /// Groups of `n` items linked (transitively) by `pairs`, each group's indices ascending, groups

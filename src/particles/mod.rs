@@ -23,7 +23,8 @@ pub use circle_fast::CircleFourierField;
 pub use ensemble::{initial_state, run_ensemble, EnsembleResult};
 pub use exact::ExactField;
 pub use integrate::{
-    close_pairs, link_groups, Integrator, IntegratorState, StepControl, StepReport,
+    close_pairs, has_pair_between, link_groups, Integrator, IntegratorState, StepControl,
+    StepReport,
 };
 pub use noise::{CounterRng, Noise};
 pub use run::{

@@ -6,7 +6,9 @@
 //! steps for RK4), and always `t_end`. Results go to a [`SimulationSink`] as they are produced
 //! (rows, snapshots, checkpoints) and are also kept in memory.
 
-use super::integrate::{close_pairs, link_groups, Integrator, IntegratorState, StepControl};
+use super::integrate::{
+    close_pairs, has_pair_between, link_groups, Integrator, IntegratorState, StepControl,
+};
 use super::velocity::VelocityField;
 use crate::analysis::{find_clusters, harmonic_power, ClusterParams};
 use crate::control::Poll;
@@ -375,22 +377,28 @@ impl<'f> Simulation<'f> {
         if k > 20_000 && !self.it.steps.is_multiple_of(16) {
             return;
         }
-        let close = close_pairs(&self.it.x, dim, CLOSE_CHORD);
-        let merge: Vec<(usize, usize)> = close
+        // Merge first, then look for one pair still collapsing: listing every pair within
+        // CLOSE_CHORD would cost O(m^2) memory for a collapsing cluster of m tokens.
+        let merge: Vec<(usize, usize)> = close_pairs(&self.it.x, dim, self.cfg.merge_radius)
             .iter()
-            .filter(|p| p.2 <= self.cfg.merge_radius)
             .map(|p| (p.0, p.1))
             .collect();
-        let collapsing = close.len() > merge.len();
+        let groups = link_groups(k, &merge);
+        if let Some(groups) = &groups {
+            self.record_merges(groups);
+        }
+        let collapsing = has_pair_between(&self.it.x, dim, self.cfg.merge_radius, CLOSE_CHORD);
         self.it.set_max_step(if collapsing {
             STIFF_STEP
         } else {
             f64::INFINITY
         });
-        let Some(groups) = link_groups(k, &merge) else {
-            return;
-        };
-        self.it.merge_groups(&groups);
+    }
+
+    /// Merge `groups` (old indices of each new token) and record the merge events.
+    fn record_merges(&mut self, groups: &[Vec<usize>]) {
+        let k = self.it.x.len() / self.field.dim();
+        self.it.merge_groups(groups);
         let n = self.owner.len();
         let mut new_index = vec![0usize; k];
         for (g, members) in groups.iter().enumerate() {
@@ -403,7 +411,7 @@ impl<'f> Simulation<'f> {
         for &o in &self.owner {
             held[o] += 1;
         }
-        for members in &groups {
+        for members in groups {
             if members.len() > 1 {
                 let mut parts: Vec<f64> =
                     members.iter().map(|&i| held[i] as f64 / n as f64).collect();
