@@ -15,7 +15,7 @@
 //! reported as NaN).
 
 use super::noise::Noise;
-use super::velocity::{weighted_pairwise, VelocityField};
+use super::velocity::VelocityField;
 use crate::butcher::dopri5::{A as DP_A, B as DP_B, B_HAT as DP_BSTAR};
 use crate::control::Poll;
 use rayon::prelude::*;
@@ -157,7 +157,7 @@ fn combine(out: &mut [f64], x: &[f64], h: f64, coef: &[f64], ks: &[Vec<f64>], di
 }
 
 /// Up to this many weighted tokens, weighted systems are summed exactly in tangential form
-/// ([`weighted_pairwise`]) whatever the field's method: a collapsed system of a few clusters
+/// ([`super::weighted::weighted_exact`]) whatever the field's method: a collapsed system of a few clusters
 /// then keeps the relative precision of the attraction between distant clusters (weights down to
 /// `1e-300`), which band-limited (fast) summation cannot resolve, at a cost of at most
 /// `2048^2` pairs per evaluation.
@@ -166,9 +166,15 @@ pub const EXACT_WEIGHTED_MAX: usize = 2048;
 /// Evaluate `field` at `x`, weighted by `mass` when given.
 fn eval(field: &dyn VelocityField, mass: Option<&[f64]>, x: &[f64], v: &mut [f64]) -> f64 {
     match mass {
-        Some(m) if m.len() <= EXACT_WEIGHTED_MAX => {
-            weighted_pairwise(field.dim(), field.beta(), field.model(), x, m, v)
-        }
+        Some(m) if m.len() <= EXACT_WEIGHTED_MAX => super::weighted::weighted_exact(
+            crate::spectral::simd::SimdPath::detect(),
+            field.dim(),
+            field.beta(),
+            field.model(),
+            x,
+            m,
+            v,
+        ),
         Some(m) => field.evaluate_weighted(x, m, v),
         None => field.evaluate(x, v),
     }

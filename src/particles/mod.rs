@@ -18,6 +18,7 @@ pub mod run;
 pub mod sphere_fast;
 pub mod state;
 pub mod velocity;
+pub mod weighted;
 
 pub use circle_fast::CircleFourierField;
 pub use ensemble::{initial_state, run_ensemble, EnsembleResult};
