@@ -1,7 +1,8 @@
 //! Growth rates of the harmonic power C_l(t) of an ensemble of particle systems against the
 //! linear theory gamma_l, fitted on each system's automatic linear window.
 //!
-//!     cargo run --release --example growth_comparison
+//!     cargo run --release --example growth_comparison          # N = 10000 tokens per system
+//!     cargo run --release --example growth_comparison -- 2000  # another N (at least 100)
 
 use attnflow::analysis::fit::{fit_growth_rate, mean_interval, WindowOptions};
 use attnflow::control::RunControl;
@@ -10,7 +11,20 @@ use attnflow::special::harmonic_dimension;
 use attnflow::{linear, Model, TimeUnit};
 
 fn main() -> attnflow::Result<()> {
-    let (dim, beta, n) = (2, 9.0, 10_000);
+    let n = match std::env::args().nth(1) {
+        None => 10_000,
+        Some(a) => match a.parse::<usize>() {
+            Ok(n) if n >= 100 => n,
+            _ => {
+                return Err(attnflow::Error::parameter(
+                    "N",
+                    a,
+                    "a number of tokens of at least 100 (default 10000)",
+                ))
+            }
+        },
+    };
+    let (dim, beta) = (2, 9.0);
     let spec = ParticlesSpec {
         dim: Some(dim),
         n: Some(n),

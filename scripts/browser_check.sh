@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real-browser check of the interactive viewer (`attnflow view`, OUT/view.html):
-#   1. installs Debian's `chromium` if missing (needs root and apt-get; without them the check is
-#      skipped with a message and exit status 0);
+#   1. installs Debian's `chromium` if missing (needs root and apt-get, see scripts/lib/apt.sh;
+#      without them the check is skipped with a message and exit status 0);
 #   2. builds target/release/attnflow if missing and makes three small runs into a temporary
 #      directory: particles on S^2 (d = 3), particles on the circle (d = 2) and a PDE run on the
 #      sphere; each completed run writes OUT/view.html itself, and `attnflow view` rewrites one;
@@ -20,6 +20,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# shellcheck source=scripts/lib/apt.sh
+source "$root/scripts/lib/apt.sh"
 
 step() { printf '\n==> browser_check: %s\n' "$*"; }
 fail() { printf 'browser_check: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -45,15 +47,9 @@ for b in chromium chromium-browser; do
     if command -v "$b" > /dev/null 2>&1; then browser=$(command -v "$b"); break; fi
 done
 if [ -z "$browser" ]; then
-    [ "$(id -u)" -eq 0 ] || skip "chromium is not installed and installing it needs root (apt-get install chromium)"
-    command -v apt-get > /dev/null || skip "chromium is not installed and there is no apt-get to install it"
+    apt_can_install || skip "chromium is not installed and $(apt_missing_reason) (apt-get install chromium)"
     step "installing chromium (apt-get install chromium)"
-    start=$(date +%s)
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq || fail "apt-get update"
-    apt-get install -y -qq --no-install-recommends chromium > "$tmp/apt.log" 2>&1 \
-        || { tail -n 20 "$tmp/apt.log" >&2; fail "apt-get install chromium"; }
-    echo "    installed in $(( $(date +%s) - start )) s"
+    apt_install "$tmp/apt.log" chromium || fail "apt-get install chromium"
     browser=$(command -v chromium) || fail "chromium not found after installation"
 fi
 echo "    $("$browser" --version 2> /dev/null | head -n 1)"

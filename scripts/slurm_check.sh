@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A real SLURM check of `attnflow sweep --sbatch` / `attnflow merge`, on a one-node cluster
 # started on this machine:
-#   1. installs SLURM and munge from the Debian/Ubuntu packages if missing (needs root and apt-get;
-#      daemons are kept from starting at install time);
+#   1. installs SLURM and munge from the Debian/Ubuntu packages if missing (needs root and apt-get,
+#      see scripts/lib/apt.sh; daemons are kept from starting at install time);
 #   2. starts its own munged (fresh key, private socket), slurmctld and slurmd with a slurm.conf
 #      written into a temporary directory (node = `hostname -s`, CPUs from nproc, no cgroups,
 #      no accounting, state and spool in the temporary directory, SlurmUser=root);
@@ -20,13 +20,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# shellcheck source=scripts/lib/apt.sh
+source "$root/scripts/lib/apt.sh"
 
 step() { printf '\n==> slurm_check: %s\n' "$*"; }
 fail() { printf 'slurm_check: FAILED: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || fail "needs root (it starts slurmctld/slurmd as SlurmUser=root and may install packages)"
 
-policy_added=""
 # --- temporary directory and cleanup (on every exit) --------------------------------------
 tmp=$(mktemp -d /tmp/attnflow-slurm-check.XXXXXX)
 chmod 700 "$tmp"
@@ -58,7 +59,7 @@ cleanup() {
             tail -n 15 "$f" >&2
         done
     fi
-    [ -n "$policy_added" ] && rm -f /usr/sbin/policy-rc.d
+    apt_policy_cleanup
     if [ -n "${SLURM_CHECK_KEEP:-}" ]; then
         echo "slurm_check: kept $tmp" >&2
     else
@@ -78,21 +79,10 @@ done
 export PATH="$PATH:/usr/sbin:/sbin"
 if [ "${#need[@]}" -gt 0 ]; then
     step "installing SLURM and munge (missing: ${need[*]}): apt-get install slurmctld slurmd slurm-client munge"
-    command -v apt-get > /dev/null || fail "missing ${need[*]} and no apt-get to install them"
-    # Keep the packages' init scripts from starting system daemons (this script starts its own).
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-        chmod +x /usr/sbin/policy-rc.d
-        policy_added=1
-    fi
-    start=$(date +%s)
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq || fail "apt-get update"
-    apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge > /dev/null \
+    apt_can_install || fail "missing ${need[*]} and $(apt_missing_reason)"
+    # The packages' init scripts are kept from starting system daemons (this script starts its own).
+    apt_install_quiet "$tmp/apt.log" slurmctld slurmd slurm-client munge \
         || fail "apt-get install slurmctld slurmd slurm-client munge"
-    rm -f /usr/sbin/policy-rc.d
-    policy_added=""
-    echo "    installed in $(( $(date +%s) - start )) s"
 fi
 for b in munged slurmctld slurmd sbatch squeue sinfo scontrol scancel; do
     command -v "$b" > /dev/null || fail "$b not found after installation"

@@ -1,42 +1,14 @@
 //! End-to-end tests of `attnflow linear`, `attnflow dominant` and `attnflow figures linear`:
 //! output formats, consistency with the library, and one clear line + exit 2 on bad input.
 
-use std::process::{Command, Output};
+mod common;
 
-fn attnflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_attnflow"))
-        .args(args)
-        .output()
-        .expect("run attnflow")
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let out = attnflow(args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
+use common::{json, run as attnflow};
 
 /// Bad input: exit code 2, exactly one line on stderr that names the parameter, nothing on stdout,
 /// and no panic text or backtrace.
 fn assert_rejected(args: &[&str], names: &str) {
-    let out = attnflow(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(
-        err.lines().count(),
-        1,
-        "{args:?}: want one line, got {err:?}"
-    );
-    assert!(err.contains(names), "{args:?}: {err:?} should name {names}");
-    assert!(
-        !err.contains("panicked") && !err.contains("backtrace"),
-        "{err}"
-    );
-    assert!(out.stdout.is_empty(), "{args:?}");
+    common::refused(args, &[names]);
 }
 
 #[test]

@@ -1,12 +1,14 @@
 //! `attnflow particles` end to end: outputs, determinism, --init, ensembles, bad input.
 
+mod common;
+
 use attnflow::io::{read_npy_f64, write_npy_f64};
 use attnflow::particles::TokenState;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_attnflow"))
+    common::attnflow()
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -183,13 +185,7 @@ fn init_file_is_loaded_and_normalised_with_a_warning() {
 /// Bad input: exit code 2, exactly one line on stderr naming the problem, nothing written.
 fn bad(args: &[&str], needle: &str) {
     let o = run(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-    assert!(
-        err.contains(needle),
-        "{args:?}: expected {needle:?} in {err}"
-    );
+    common::assert_refusal(args, &o, &[needle]);
 }
 
 #[test]

@@ -1,5 +1,7 @@
-//! Every program in `examples/` runs to the end, and every config in `examples/configs/` runs
-//! with `attnflow run` (and its record re-runs to identical outputs).
+//! Every program in `examples/` runs to the end, and every config in `examples/configs/`
+//! resolves and runs with `attnflow run` (and its record re-runs to identical outputs). To keep
+//! the suite fast, `growth_comparison` runs with N = 2000 and configs with `n` above 1000 or
+//! `seeds` above 2 run with those lowered.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,7 +63,12 @@ fn pde_geometries_conserve_mass() {
 
 #[test]
 fn growth_comparison_fits_the_dominant_degree() {
-    let out = stdout_of(example("growth_comparison"));
+    // N = 2000 tokens per system instead of the default 10000 (a fifth of the tokens; the
+    // dominant degree still has a linear window in every system).
+    let mut c = example("growth_comparison");
+    c.arg("2000");
+    let out = stdout_of(c);
+    assert!(out.contains("N = 2000"), "{out}");
     assert!(out.contains("l = 4: theory 0.09508, particles"), "{out}");
 }
 
@@ -76,6 +83,39 @@ fn load_config_runs_a_config_file() {
         "{out}"
     );
     assert!(d.join("series.csv").exists());
+}
+
+/// Largest `n` and `seeds` of a config run by the test suite: bigger values in a config are
+/// lowered to these (the full config is still resolved and checked by `--print-resolved`).
+const TEST_N: u64 = 1000;
+const TEST_SEEDS: u64 = 2;
+
+/// The config `text` with `n` and `seeds` lowered to [`TEST_N`] and [`TEST_SEEDS`], or `None`
+/// if it is small enough as it is.
+fn reduced(text: &str) -> Option<String> {
+    let mut changed = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let Some((key, value)) = l.split_once('=') else {
+                return l.to_string();
+            };
+            let (key, value) = (key.trim(), value.trim());
+            let cap = match key {
+                "n" => TEST_N,
+                "seeds" => TEST_SEEDS,
+                _ => return l.to_string(),
+            };
+            match value.parse::<u64>() {
+                Ok(v) if v > cap => {
+                    changed = true;
+                    format!("{key} = {cap}")
+                }
+                _ => l.to_string(),
+            }
+        })
+        .collect();
+    changed.then(|| lines.join("\n") + "\n")
 }
 
 #[test]
@@ -95,10 +135,43 @@ fn every_config_runs_and_its_record_reproduces_it() {
         .collect();
     names.sort();
     assert!(names.len() >= 6);
+    let mut lowered = 0;
     for cfg in names {
         let stem = cfg.file_stem().unwrap().to_string_lossy().into_owned();
         let (a, b) = (scratch(&format!("{stem}-a")), scratch(&format!("{stem}-b")));
         let bin = env!("CARGO_BIN_EXE_attnflow");
+        // The config as written resolves (every field checked, every default filled in) ...
+        let o = Command::new(bin)
+            .args(["run", cfg.to_str().unwrap(), "--print-resolved"])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{stem}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let resolved = String::from_utf8_lossy(&o.stdout);
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        let first = text.lines().find(|l| l.starts_with('[')).unwrap();
+        assert!(resolved.starts_with(first), "{stem}: {resolved}");
+        // ... and runs, with its sizes lowered for the test suite when they are large (the
+        // lowered copy holds no relative path: it is run from the scratch directory).
+        let cfg = match reduced(&text) {
+            Some(small) => {
+                assert!(
+                    !small.contains("init ="),
+                    "{stem}: a lowered config with a file"
+                );
+                lowered += 1;
+                let p = std::env::temp_dir().join(format!(
+                    "attnflow-examples-{}-{stem}-small.toml",
+                    std::process::id()
+                ));
+                std::fs::write(&p, small).unwrap();
+                p
+            }
+            None => cfg,
+        };
         let o = Command::new(bin)
             .args(["run", cfg.to_str().unwrap(), "--out", a.to_str().unwrap()])
             .output()
@@ -144,4 +217,16 @@ fn every_config_runs_and_its_record_reproduces_it() {
             );
         }
     }
+    // compare_growth (n = 10000, 3 seeds) and particles (n = 2000) are run smaller.
+    assert!(lowered >= 2, "{lowered} configs lowered");
+}
+
+#[test]
+fn lowering_a_config_changes_only_large_sizes() {
+    let text = "[compare.growth]\ndim = 2\nn = 10000\nseeds = 3\nlmax_power = 8\n";
+    assert_eq!(
+        reduced(text).unwrap(),
+        "[compare.growth]\ndim = 2\nn = 1000\nseeds = 2\nlmax_power = 8\n"
+    );
+    assert_eq!(reduced("[particles]\nn = 300\nseeds = 2\n"), None);
 }

@@ -3,24 +3,20 @@
 //! `--movie` run are the states at the diagnostics rows, and every bad request (mp4 without
 //! ffmpeg, a format without --movie, a directory that is not a run) is one line with exit 2.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_attnflow")
-}
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 fn out_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("attnflow-movie-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    common::scratch("movie", name)
 }
 
 /// Run attnflow with a PATH that holds no ffmpeg (an empty directory).
 fn run(args: &[&str]) -> Output {
     let empty = std::env::temp_dir().join(format!("attnflow-movie-nopath-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
-    Command::new(bin())
+    common::attnflow()
         .args(args)
         .env("PATH", &empty)
         .output()
@@ -28,26 +24,12 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn ok(args: &[&str]) -> String {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    common::assert_success(args, &run(args))
 }
 
 /// Exit status 2 and one line on stderr containing every `needle`; nothing on stdout.
 fn refused(args: &[&str], needles: &[&str]) -> String {
-    let o = run(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "{args:?}: {err:?} lacks {n:?}");
-    }
-    err
+    common::assert_refusal(args, &run(args), needles)
 }
 
 /// Decoded GIF: size, per-frame delays and the composited RGB image of every frame.
@@ -134,12 +116,21 @@ fn particle_movie_on_the_circle_has_one_frame_per_row_and_decodes() {
         d,
     ]);
     assert!(line.contains("movie movie.gif (41 frames"), "{line}");
-    // The frames are the states at the 41 row times, 300 tokens each (fewer than 1000).
-    assert_eq!(count(&dir, "movie_"), 41);
-    let first = attnflow::io::read_npy_f64(&dir.join("movie_000000.npy")).unwrap();
+    // The frames are the states at the 41 row times, 300 tokens each (fewer than 1000), in
+    // one array file (no per-frame files).
+    assert_eq!(count(&dir, "movie_"), 0);
+    let frames = attnflow::io::read_npy_f64(&dir.join("movie.npy")).unwrap();
     let x0 = attnflow::io::read_npy_f64(&dir.join("x_000000.npy")).unwrap();
-    assert_eq!(first.shape, vec![300, 2]);
-    assert_eq!(first.data, x0.data, "frame 0 is the initial state");
+    assert_eq!(frames.shape, vec![41, 300, 2]);
+    assert_eq!(
+        frames.data[..600],
+        x0.data[..],
+        "frame 0 is the initial state"
+    );
+    let (cols, index) = attnflow::run::outdir::read_table(&dir.join("movie.csv")).unwrap();
+    assert_eq!(cols, ["row", "step", "t", "tau"]);
+    assert_eq!(index.len(), 41);
+    assert!(index.iter().enumerate().all(|(k, r)| r[0] == k as f64));
     let gif = dir.join("movie.gif");
     let bytes = std::fs::metadata(&gif).unwrap().len();
     assert!(bytes < 1_500_000, "{bytes} bytes");
@@ -165,7 +156,8 @@ fn particle_movie_on_the_circle_has_one_frame_per_row_and_decodes() {
     assert_eq!(std::fs::read(&gif).unwrap(), before);
     // The record lists the movie and its frames.
     let rec = std::fs::read_to_string(dir.join("run.json")).unwrap();
-    assert!(rec.contains("\"movie.gif\"") && rec.contains("\"movie_000000.npy\""));
+    assert!(rec.contains("\"movie.gif\"") && rec.contains("\"movie.npy\""));
+    assert!(rec.contains("\"movie.csv\""));
     assert!(rec.contains("\"movie\": true") && rec.contains("\"movie_format\": \"gif\""));
 }
 
@@ -191,7 +183,7 @@ fn movie_from_snapshots_of_a_sphere_run_and_from_pde_outputs() {
         "--out",
         d,
     ]);
-    assert_eq!(count(&dir, "movie_"), 0);
+    assert_eq!(count(&dir, "movie"), 0);
     let snaps = count(&dir, "x_");
     assert!(snaps >= 3, "{snaps} snapshots");
     ok(&["movie", d]);
@@ -349,7 +341,200 @@ fn missing_ffmpeg_and_bad_requests_are_one_line() {
     let empty = out_dir("empty");
     std::fs::create_dir_all(&empty).unwrap();
     refused(&["movie", empty.to_str().unwrap()], &["no run.json"]);
-    // A run directory with a malformed frame.
+    // A run directory with a malformed movie file, a movie file of the wrong shape, a missing
+    // index; a malformed frame of the per-frame layout of earlier versions.
+    let good = std::fs::read(dir.join("movie.npy")).unwrap();
+    std::fs::write(dir.join("movie.npy"), b"not an npy").unwrap();
+    refused(&["movie", d], &["movie.npy", "npy"]);
+    attnflow::io::write_npy_f64(&dir.join("movie.npy"), &[2, 50, 3], &[0.0; 300]).unwrap();
+    refused(&["movie", d], &["movie.npy", "shape [2, 50, 3]"]);
+    std::fs::write(dir.join("movie.npy"), &good).unwrap();
+    std::fs::rename(dir.join("movie.csv"), dir.join("index.bak")).unwrap();
+    refused(&["movie", d], &["movie.csv"]);
+    std::fs::remove_file(dir.join("movie.npy")).unwrap();
     std::fs::write(dir.join("movie_000000.npy"), b"not an npy").unwrap();
     refused(&["movie", d], &["movie_000000.npy", "npy"]);
+}
+
+/// `--movie` on the circle with a state saved at every step (`--save-every 1`): each frame of
+/// movie.npy equals the snapshot x_<step>.npy at its step (written by the snapshot path, not
+/// the movie path; to rounding where tokens merge), its index row matches the row of series.csv with that step, and the
+/// frames are at the row times 0, 1, 2, ... (fewer than 300 rows: every row is a frame).
+#[test]
+fn movie_frames_are_the_states_at_the_rows() {
+    let dir = out_dir("rows");
+    let d = dir.to_str().unwrap();
+    ok(&[
+        "particles",
+        "--dim",
+        "2",
+        "--n",
+        "40",
+        "--beta",
+        "4",
+        "--seed",
+        "3",
+        "--series-points",
+        "12",
+        "--save-every",
+        "1",
+        "--movie",
+        "--out",
+        d,
+    ]);
+    let frames = attnflow::io::read_npy_f64(&dir.join("movie.npy")).unwrap();
+    assert_eq!(frames.shape, vec![13, 40, 2]);
+    let (_, index) = attnflow::run::outdir::read_table(&dir.join("movie.csv")).unwrap();
+    let (cols, series) = attnflow::run::outdir::read_table(&dir.join("series.csv")).unwrap();
+    let col = |n: &str| cols.iter().position(|c| c == n).unwrap();
+    assert_eq!(index.len(), 13);
+    for (k, r) in index.iter().enumerate() {
+        assert_eq!(r[0], k as f64, "frame {k} is row time {k}");
+        let step = r[1] as usize;
+        let x = attnflow::io::read_npy_f64(&dir.join(format!("x_{step:06}.npy"))).unwrap();
+        assert_eq!(x.shape, vec![40, 2]);
+        // Equal up to rounding: at a step where coincident tokens merge, the snapshot is taken
+        // inside the step loop, before the merge; the row (and its frame) after it.
+        let diff = frames.data[k * 80..(k + 1) * 80]
+            .iter()
+            .zip(&x.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            diff < 1e-12,
+            "frame {k} (step {step}) is the snapshot at its step: differs by {diff:e}"
+        );
+        if k == 0 {
+            assert_eq!(
+                frames.data[..80],
+                x.data[..],
+                "frame 0 is the initial state"
+            );
+        }
+        let row = series
+            .iter()
+            .find(|s| s[col("step")] == step as f64)
+            .unwrap_or_else(|| panic!("no row of series.csv at step {step}"));
+        assert_eq!((row[col("t")], row[col("tau")]), (r[2], r[3]));
+    }
+}
+
+/// A `--movie` run interrupted (a stop request half way, plus a frame written after its
+/// checkpoint as by a process killed between a frame and the next checkpoint) and resumed
+/// gives the same movie.npy and movie.csv, byte for byte, as the uninterrupted run.
+#[test]
+fn interrupted_and_resumed_movie_equals_the_uninterrupted_one() {
+    use attnflow::control::RunControl;
+    use attnflow::run;
+    let spec = movie_spec;
+    let (a, b) = (out_dir("resume-a"), out_dir("resume-b"));
+    run::execute(&spec(&a), &RunControl::new(), false).unwrap();
+    let ctl = RunControl::new();
+    let flag = ctl.stop_flag().clone();
+    let ctl = ctl.with_progress(Box::new(move |f, _| {
+        if f >= 0.5 {
+            flag.request();
+        }
+    }));
+    let e = run::execute(&spec(&b), &ctl, false).unwrap_err();
+    assert!(matches!(e, attnflow::Error::Interrupted(_)), "{e}");
+    let done = attnflow::io::read_npy_f64(&b.join("movie.npy"))
+        .unwrap()
+        .shape[0];
+    assert!((1..31).contains(&done), "{done} frames before the stop");
+    // A frame (and its index line) written after the checkpoint: dropped on resume.
+    let mut f = attnflow::io::NpyFrames::reopen(&b.join("movie.npy"), &[60, 3], done).unwrap();
+    f.append(&[0.25; 180]).unwrap();
+    drop(f);
+    let mut idx = std::fs::OpenOptions::new()
+        .append(true)
+        .open(b.join("movie.csv"))
+        .unwrap();
+    std::io::Write::write_all(&mut idx, format!("{done},999999,1,1\n").as_bytes()).unwrap();
+    drop(idx);
+    assert_eq!(
+        attnflow::io::read_npy_f64(&b.join("movie.npy"))
+            .unwrap()
+            .shape[0],
+        done + 1
+    );
+    run::resume(&b, &RunControl::new()).unwrap();
+    for f in ["movie.npy", "movie.csv", "movie.gif", "series.csv"] {
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{f} differs after interrupt and resume"
+        );
+    }
+    assert_eq!(
+        attnflow::io::read_npy_f64(&b.join("movie.npy"))
+            .unwrap()
+            .shape,
+        vec![31, 60, 3]
+    );
+}
+
+/// A small `--movie` run on S² (31 row times, every one a frame) into `out`.
+fn movie_spec(out: &Path) -> attnflow::run::RunSpec {
+    let text =
+        "[particles]\ndim = 3\nn = 60\nbeta = 4\nseed = 5\nseries_points = 30\nmovie = true\n";
+    let mut s = attnflow::run::parse_config(Path::new("movie.toml"), text, false).unwrap();
+    *s.out_mut() = Some(out.to_path_buf());
+    s
+}
+
+/// A directory in the per-frame layout of earlier versions (`movie_<step>.npy`, no movie.npy)
+/// is still read and continued: an interrupted run whose frames are rewritten in that layout,
+/// then resumed, goes on writing per-frame files; they hold the frames of the uninterrupted
+/// run, its GIF is the same, and `attnflow movie` and `attnflow plot` read the directory.
+#[test]
+fn per_frame_layout_of_earlier_versions_is_still_read() {
+    use attnflow::control::RunControl;
+    use attnflow::run;
+    let (a, b) = (out_dir("old-a"), out_dir("old-b"));
+    run::execute(&movie_spec(&a), &RunControl::new(), false).unwrap();
+    let ctl = RunControl::new();
+    let flag = ctl.stop_flag().clone();
+    let ctl = ctl.with_progress(Box::new(move |f, _| {
+        if f >= 0.4 {
+            flag.request();
+        }
+    }));
+    run::execute(&movie_spec(&b), &ctl, false).unwrap_err();
+    // Rewrite b's frames in the old layout: one file per frame, named by its step.
+    let frames = attnflow::io::read_npy_f64(&b.join("movie.npy")).unwrap();
+    let (_, index) = attnflow::run::outdir::read_table(&b.join("movie.csv")).unwrap();
+    assert!(
+        !index.is_empty() && index.len() < 31,
+        "{} frames",
+        index.len()
+    );
+    for (k, r) in index.iter().enumerate() {
+        attnflow::io::write_npy_f64(
+            &b.join(format!("movie_{:06}.npy", r[1] as usize)),
+            &[60, 3],
+            &frames.data[k * 180..(k + 1) * 180],
+        )
+        .unwrap();
+    }
+    std::fs::remove_file(b.join("movie.npy")).unwrap();
+    std::fs::remove_file(b.join("movie.csv")).unwrap();
+    run::resume(&b, &RunControl::new()).unwrap();
+    assert!(!b.join("movie.npy").exists() && !b.join("movie.csv").exists());
+    assert_eq!(count(&b, "movie_"), 31);
+    let all = attnflow::io::read_npy_f64(&a.join("movie.npy")).unwrap();
+    let (_, steps) = attnflow::run::outdir::read_table(&a.join("movie.csv")).unwrap();
+    for (k, r) in steps.iter().enumerate() {
+        let x =
+            attnflow::io::read_npy_f64(&b.join(format!("movie_{:06}.npy", r[1] as usize))).unwrap();
+        assert_eq!(x.shape, vec![60, 3]);
+        assert_eq!(x.data[..], all.data[k * 180..(k + 1) * 180], "frame {k}");
+    }
+    let gif = std::fs::read(a.join("movie.gif")).unwrap();
+    assert_eq!(std::fs::read(b.join("movie.gif")).unwrap(), gif);
+    let bd = b.to_str().unwrap();
+    std::fs::remove_file(b.join("movie.gif")).unwrap();
+    let out = ok(&["movie", bd]);
+    assert!(out.contains("31 frames"), "{out}");
+    assert_eq!(std::fs::read(b.join("movie.gif")).unwrap(), gif);
+    ok(&["plot", bd]);
 }

@@ -3,32 +3,15 @@
 
 use attnflow::linear_noise::{critical_beta, critical_noise, noisy_growth_rate};
 use attnflow::{Model, TimeUnit};
-use std::process::{Command, Output};
 
-fn attnflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_attnflow"))
-        .args(args)
-        .output()
-        .expect("run attnflow")
-}
+mod common;
 
-fn json(args: &[&str]) -> serde_json::Value {
-    let out = attnflow(args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
+use common::{json, run as attnflow};
 
+/// Bad input: exit code 2, exactly one line on stderr that names the parameter, nothing on stdout,
+/// and no panic text or backtrace.
 fn assert_rejected(args: &[&str], names: &str) {
-    let out = attnflow(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
-    assert!(err.contains(names), "{args:?}: {err:?} should name {names}");
-    assert!(!err.contains("panicked"), "{err}");
+    common::refused(args, &[names]);
 }
 
 #[test]

@@ -2,50 +2,18 @@
 //! non-trivial PNGs (in RUN/plots or --out), and bad directories (missing, not a run, an
 //! experiment, malformed tables or arrays) are one line with exit status 2.
 
+mod common;
+
+use common::{ok, refused};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 fn out_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("attnflow-plot-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_attnflow"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn refused(args: &[&str], needles: &[&str]) {
-    let o = run(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "{args:?}: {err:?} lacks {n:?}");
-    }
+    common::scratch("plot", name)
 }
 
 /// PNG width and height (IHDR), and its size in bytes.
 fn png(path: &Path) -> (u32, u32, u64) {
-    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
-    let w = u32::from_be_bytes(b[16..20].try_into().unwrap());
-    let h = u32::from_be_bytes(b[20..24].try_into().unwrap());
-    (w, h, b.len() as u64)
+    common::png_info(path)
 }
 
 fn check(dir: &Path, names: &[&str], stdout: &str) {

@@ -3,6 +3,8 @@
 //! bytes as an unsharded run, re-runs that do nothing, Ctrl-C in the middle then a re-run that
 //! only finishes what is missing, and merges that name missing points.
 
+mod common;
+
 use attnflow::sweep::{geomspace, linspace, Combine, Shard, Sweep};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -16,7 +18,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_attnflow"));
+    let mut c = common::attnflow();
     for v in [
         "SLURM_ARRAY_TASK_ID",
         "SLURM_ARRAY_TASK_COUNT",
@@ -227,12 +229,7 @@ fn grids_expand_in_row_major_order_with_exact_generators() {
 /// One line on stderr containing every needle, exit status 2, nothing written.
 fn refused(args: &[&str], env: &[(&str, &str)], needles: &[&str], out: &Path) {
     let o = run(args, env);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-    for n in needles {
-        assert!(err.contains(n), "{args:?}: {n:?} not in {err}");
-    }
+    common::assert_refusal(args, &o, needles);
     assert!(!out.exists(), "{args:?} wrote {}", out.display());
 }
 

@@ -7,7 +7,10 @@
 
 mod npy;
 
-pub use npy::{read_npy_f64, write_npy_c64, write_npy_f64, NpyArray};
+pub use npy::{
+    read_npy_f64, read_npy_frames, write_npy_c64, write_npy_f64, NpyArray, NpyFrames,
+    FRAMES_HEADER_LEN,
+};
 
 use crate::{Error, Result};
 use std::fs;

@@ -4,7 +4,8 @@
 //! widened) arrays of any rank and reports anything else as a clear [`Error::Input`].
 
 use crate::{Error, Result};
-use std::path::Path;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -18,6 +19,25 @@ pub struct NpyArray {
 }
 
 fn header(descr: &str, shape: &[usize]) -> Vec<u8> {
+    let mut dict = header_dict(descr, shape);
+    // Total header (magic 6 + version 2 + len 2 + dict + '\n') padded to a multiple of 64.
+    let unpadded = 10 + dict.len() + 1;
+    let pad = (64 - unpadded % 64) % 64;
+    dict.extend(std::iter::repeat_n(' ', pad));
+    dict.push('\n');
+    header_bytes(&dict)
+}
+
+fn header_bytes(dict: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(10 + dict.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&[1, 0]);
+    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out
+}
+
+fn header_dict(descr: &str, shape: &[usize]) -> String {
     let shape_txt = match shape.len() {
         0 => "()".to_string(),
         1 => format!("({},)", shape[0]),
@@ -30,19 +50,7 @@ fn header(descr: &str, shape: &[usize]) -> Vec<u8> {
                 .join(", ")
         ),
     };
-    let mut dict =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_txt}, }}");
-    // Total header (magic 6 + version 2 + len 2 + dict + '\n') padded to a multiple of 64.
-    let unpadded = 10 + dict.len() + 1;
-    let pad = (64 - unpadded % 64) % 64;
-    dict.extend(std::iter::repeat_n(' ', pad));
-    dict.push('\n');
-    let mut out = Vec::with_capacity(10 + dict.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&[1, 0]);
-    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out
+    format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_txt}, }}")
 }
 
 /// Write a C-ordered `float64` array of the given shape to `path` (atomically).
@@ -80,6 +88,12 @@ pub fn read_npy_f64(path: &Path) -> Result<NpyArray> {
 
 /// Parse the bytes of a `.npy` file; the error is a plain description.
 pub fn parse_npy(bytes: &[u8]) -> std::result::Result<NpyArray, String> {
+    parse_npy_inner(bytes, false)
+}
+
+/// Parse `.npy` bytes; with `allow_trailing`, bytes after the data the header announces are
+/// ignored (the start of a frame whose append was cut off, see [`NpyFrames`]).
+fn parse_npy_inner(bytes: &[u8], allow_trailing: bool) -> std::result::Result<NpyArray, String> {
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err("not a .npy file (missing \\x93NUMPY magic)".into());
     }
@@ -142,7 +156,10 @@ pub fn parse_npy(bytes: &[u8]) -> std::result::Result<NpyArray, String> {
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| "malformed 'shape'".to_string())?;
     let count: usize = shape.iter().product();
-    let payload = &bytes[end..];
+    let mut payload = &bytes[end..];
+    if allow_trailing && payload.len() > count * width {
+        payload = &payload[..count * width];
+    }
     if payload.len() != count * width {
         return Err(format!(
             "data length {} bytes does not match shape {:?} of {}-byte values",
@@ -163,6 +180,148 @@ pub fn parse_npy(bytes: &[u8]) -> std::result::Result<NpyArray, String> {
             .collect()
     };
     Ok(NpyArray { shape, data })
+}
+
+/// Total header length of a [`NpyFrames`] file, in bytes (fixed, so that the header can be
+/// rewritten in place with a larger frame count).
+pub const FRAMES_HEADER_LEN: usize = 128;
+
+fn frames_header(frames: usize, frame_shape: &[usize]) -> Vec<u8> {
+    let mut shape = vec![frames];
+    shape.extend_from_slice(frame_shape);
+    let mut dict = header_dict("<f8", &shape);
+    let room = FRAMES_HEADER_LEN - 10 - 1;
+    assert!(dict.len() <= room, "npy frames header: shape too long");
+    dict.extend(std::iter::repeat_n(' ', room - dict.len()));
+    dict.push('\n');
+    header_bytes(&dict)
+}
+
+/// A `float64` `.npy` array of equal frames, `(frames, ...frame_shape)`, written one frame at a
+/// time: the data of a frame is appended, then the fixed-width header
+/// ([`FRAMES_HEADER_LEN`] bytes) is rewritten in place with the new frame count. After every
+/// [`append`](NpyFrames::append) the file is a complete array (`numpy.load` reads it); an
+/// append cut off between the data and the header leaves bytes after the announced frames,
+/// which [`read_npy_frames`] ignores and [`NpyFrames::reopen`] truncates.
+#[derive(Debug)]
+pub struct NpyFrames {
+    path: PathBuf,
+    file: std::fs::File,
+    frame_shape: Vec<usize>,
+    frames: usize,
+}
+
+impl NpyFrames {
+    /// Start `path` as an array of zero frames of `frame_shape` (replacing any file there,
+    /// atomically), open for appending.
+    pub fn create(path: &Path, frame_shape: &[usize]) -> Result<Self> {
+        super::write_atomic(path, &frames_header(0, frame_shape))?;
+        Self::open_rw(path, frame_shape, 0)
+    }
+
+    /// Continue the frames file `path` after its first `keep` frames (a resumed run): the file
+    /// must have been written by [`NpyFrames`] with this `frame_shape` and hold at least `keep`
+    /// frames; the frames after them are dropped.
+    pub fn reopen(path: &Path, frame_shape: &[usize], keep: usize) -> Result<Self> {
+        let bad = |message: String| Error::Input {
+            path: path.to_path_buf(),
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read ({e})")))?;
+        let a = parse_npy_inner(&bytes, true).map_err(bad)?;
+        let fixed = bytes.len() >= FRAMES_HEADER_LEN
+            && u16::from_le_bytes([bytes[8], bytes[9]]) as usize == FRAMES_HEADER_LEN - 10;
+        if !fixed || a.shape.len() != frame_shape.len() + 1 || a.shape[1..] != *frame_shape {
+            return Err(bad(format!(
+                "shape {:?}: not a frames file of frames of shape {frame_shape:?} written by attnflow",
+                a.shape
+            )));
+        }
+        if a.shape[0] < keep {
+            return Err(bad(format!(
+                "holds {} frames, the checkpoint needs {keep}: cannot continue it",
+                a.shape[0]
+            )));
+        }
+        Self::open_rw(path, frame_shape, keep)
+    }
+
+    fn open_rw(path: &Path, frame_shape: &[usize], frames: usize) -> Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::Output {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        let mut f = NpyFrames {
+            path: path.to_path_buf(),
+            file,
+            frame_shape: frame_shape.to_vec(),
+            frames,
+        };
+        f.file
+            .set_len(f.offset(frames))
+            .and_then(|_| f.write_header())
+            .map_err(|e| f.error(e))?;
+        Ok(f)
+    }
+
+    fn frame_len(&self) -> usize {
+        self.frame_shape.iter().product()
+    }
+
+    fn offset(&self, frame: usize) -> u64 {
+        (FRAMES_HEADER_LEN + 8 * self.frame_len() * frame) as u64
+    }
+
+    fn write_header(&mut self) -> std::io::Result<()> {
+        self.file.seek(SeekFrom::Start(0))?;
+        self.file
+            .write_all(&frames_header(self.frames, &self.frame_shape))?;
+        self.file.flush()
+    }
+
+    fn error(&self, e: std::io::Error) -> Error {
+        Error::Output {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Number of frames in the file.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Append one frame (`frame_shape` values, C order), then rewrite the frame count.
+    pub fn append(&mut self, frame: &[f64]) -> Result<()> {
+        assert_eq!(frame.len(), self.frame_len(), "npy frame size");
+        let mut bytes = Vec::with_capacity(8 * frame.len());
+        for v in frame {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        let at = self.offset(self.frames);
+        let r = self
+            .file
+            .seek(SeekFrom::Start(at))
+            .and_then(|_| self.file.write_all(&bytes));
+        r.map_err(|e| self.error(e))?;
+        self.frames += 1;
+        self.write_header().map_err(|e| self.error(e))
+    }
+}
+
+/// Read a frames file written by [`NpyFrames`] (or any `float64`/`float32` `.npy`), ignoring
+/// bytes after the frames its header announces (an append that was cut off).
+pub fn read_npy_frames(path: &Path) -> Result<NpyArray> {
+    let bad = |message: String| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read ({e})")))?;
+    parse_npy_inner(&bytes, true).map_err(bad)
 }
 
 #[cfg(test)]
@@ -199,5 +358,52 @@ mod tests {
         let mut h = header("<f8", &[3]);
         h.extend_from_slice(&[0u8; 16]);
         assert!(parse_npy(&h).unwrap_err().contains("does not match"));
+    }
+
+    #[test]
+    fn frames_file_appends_resumes_and_reads_like_a_whole_array() {
+        let dir = std::env::temp_dir().join(format!("attnflow-npy-frames-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("f.npy");
+        let frame = |k: usize| -> Vec<f64> { (0..6).map(|i| (10 * k + i) as f64 + 0.5).collect() };
+        let mut f = NpyFrames::create(&p, &[3, 2]).unwrap();
+        // Zero frames: a valid (0, 3, 2) array.
+        let a = read_npy_f64(&p).unwrap();
+        assert_eq!((a.shape, a.data.len()), (vec![0, 3, 2], 0));
+        for k in 0..4 {
+            f.append(&frame(k)).unwrap();
+            // After every append: a complete array with a fixed-width header.
+            let a = read_npy_f64(&p).unwrap();
+            assert_eq!(a.shape, vec![k + 1, 3, 2]);
+            let want: Vec<f64> = (0..=k).flat_map(frame).collect();
+            assert_eq!(a.data, want);
+            let b = std::fs::read(&p).unwrap();
+            assert_eq!(b.len(), FRAMES_HEADER_LEN + 48 * (k + 1));
+            assert_eq!(b[FRAMES_HEADER_LEN - 1], b'\n');
+        }
+        drop(f);
+        // A cut-off append: data beyond the announced frames.
+        let mut b = std::fs::read(&p).unwrap();
+        b.extend_from_slice(&[7u8; 20]);
+        std::fs::write(&p, &b).unwrap();
+        assert!(read_npy_f64(&p).is_err());
+        assert_eq!(read_npy_frames(&p).unwrap().shape, vec![4, 3, 2]);
+        // Reopen after 2 frames (a checkpoint), then append: frames 0, 1, then the new one.
+        let mut f = NpyFrames::reopen(&p, &[3, 2], 2).unwrap();
+        assert_eq!(f.frames(), 2);
+        f.append(&frame(9)).unwrap();
+        let a = read_npy_f64(&p).unwrap();
+        assert_eq!(a.shape, vec![3, 3, 2]);
+        let want: Vec<f64> = [0, 1, 9].into_iter().flat_map(frame).collect();
+        assert_eq!(a.data, want);
+        // Refused: more frames than the file holds, another frame shape, not an npy.
+        assert!(NpyFrames::reopen(&p, &[3, 2], 4)
+            .unwrap_err()
+            .to_string()
+            .contains("holds 3 frames"));
+        assert!(NpyFrames::reopen(&p, &[2, 3], 1).is_err());
+        let q = dir.join("text.npy");
+        std::fs::write(&q, "not an npy").unwrap();
+        assert!(NpyFrames::reopen(&q, &[3, 2], 0).is_err());
     }
 }

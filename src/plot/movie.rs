@@ -397,9 +397,7 @@ impl<'a> Renderer<'a> {
         path: &Path,
     ) -> Result<()> {
         let err = &draw_error(path);
-        let (w, h) = root.dim_in_pixel();
-        let (cx, cy) = (w as f64 / 2.0, 60.0 + (h as f64 - 60.0) / 2.0);
-        let r0 = (w as f64).min(h as f64 - 60.0) / 2.0 - 40.0;
+        let (cx, cy, r0) = token_disc(root, 40.0);
         let ring: Vec<(i32, i32)> = (0..=360)
             .map(|i| {
                 let a = i as f64 * std::f64::consts::PI / 180.0;
@@ -447,9 +445,8 @@ impl<'a> Renderer<'a> {
         path: &Path,
     ) -> Result<()> {
         let err = &draw_error(path);
-        let (w, h) = root.dim_in_pixel();
-        let (cx, cy) = (w as f64 / 2.0, 60.0 + (h as f64 - 60.0) / 2.0);
-        let r0 = (w as f64).min(h as f64 - 60.0) / 2.0 - 30.0;
+        let h = root.dim_in_pixel().1;
+        let (cx, cy, r0) = token_disc(root, 30.0);
         // One turn about the vertical axis over the movie, viewed from 20 degrees above.
         let phi = 2.0 * std::f64::consts::PI * k as f64 / self.chosen.len() as f64;
         let el = 20f64.to_radians();
@@ -620,6 +617,20 @@ impl<'a> Renderer<'a> {
         };
         map.draw(&bottom, path)
     }
+}
+
+/// Height of the title band at the top of a token frame (title and time line), in pixels.
+const TITLE_BAND: f64 = 60.0;
+
+/// Centre and radius of the disc of a token frame (the circle, or the sphere's outline): centred
+/// in the area below the title band, `margin` pixels inside its smaller side.
+fn token_disc(
+    root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    margin: f64,
+) -> (f64, f64, f64) {
+    let (w, h) = root.dim_in_pixel();
+    let (w, body) = (w as f64, h as f64 - TITLE_BAND);
+    (w / 2.0, TITLE_BAND + body / 2.0, w.min(body) / 2.0 - margin)
 }
 
 /// Index of the node nearest to `z` in the ascending `nodes`.

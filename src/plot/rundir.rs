@@ -4,15 +4,152 @@
 //! Every malformed or missing piece is an [`Error::Input`] naming the file, so `attnflow plot`
 //! and `attnflow movie` report bad directories in one line.
 
-use crate::io::read_npy_f64;
-use crate::run::outdir::read_table;
+use crate::io::{read_npy_f64, read_npy_frames, write_npy_f64, NpyFrames};
+use crate::run::outdir::{read_table, SeriesWriter};
 use crate::run::{ParticlesSpec, PdeSpec, RunRecord, RunSpec, TimeScale};
 use crate::{Error, Model, Result, TimeUnit};
 use std::path::{Path, PathBuf};
 
-/// Name of the movie frame (token state at a diagnostics row) taken at accepted step `step`.
+/// The movie frames of a particle run with `movie = true`: one `float64` array
+/// `(frames, rows, d)` (system 0, at most [`MOVIE_TOKENS`](crate::plot::movie::MOVIE_TOKENS)
+/// tokens), appended frame by frame (see [`NpyFrames`]).
+pub const MOVIE_FRAMES: &str = "movie.npy";
+
+/// The index of [`MOVIE_FRAMES`]: one line per frame, columns [`MOVIE_INDEX_COLUMNS`]
+/// (`row`: index of the row time, `step`: accepted steps, the row of `series.csv` with this
+/// step; `t`, `tau`: its time).
+pub const MOVIE_INDEX: &str = "movie.csv";
+
+/// Columns of [`MOVIE_INDEX`].
+pub const MOVIE_INDEX_COLUMNS: [&str; 4] = ["row", "step", "t", "tau"];
+
+/// Name of a movie frame in the layout of earlier versions (one `movie_<step>.npy` per frame,
+/// the token state at the diagnostics row of accepted step `step`); still read, and still
+/// written when a run of an earlier version that used it is resumed.
 pub fn movie_frame_name(step: usize) -> String {
     format!("movie_{step:06}.npy")
+}
+
+/// Writes the movie frames of a particle run as it goes: the state at every `stride`-th row
+/// time and at the last one (`t_end`).
+pub struct MovieWriter {
+    stride: usize,
+    t_end: f64,
+    tokens: usize,
+    dim: usize,
+    out: MovieOut,
+}
+
+enum MovieOut {
+    /// [`MOVIE_FRAMES`] and [`MOVIE_INDEX`].
+    Single {
+        frames: NpyFrames,
+        index: SeriesWriter,
+    },
+    /// `movie_<step>.npy` files: a run of an earlier version, resumed.
+    PerFrame { dir: PathBuf },
+}
+
+impl MovieWriter {
+    /// Start the movie frames of a run in `dir`: `tokens` rows of dimension `dim` per frame,
+    /// a frame every `stride` row times and at the final time `t_end` (internal unit). With
+    /// `resume_row` (the index of the next row time of a resumed run's checkpoint), the
+    /// frames of the earlier rows are kept and those written after the checkpoint dropped; a
+    /// directory of an earlier version (per-frame files, no [`MOVIE_FRAMES`]) goes on in its
+    /// layout.
+    pub fn start(
+        dir: &Path,
+        tokens: usize,
+        dim: usize,
+        stride: usize,
+        t_end: f64,
+        resume_row: Option<usize>,
+    ) -> Result<Self> {
+        let frames_path = dir.join(MOVIE_FRAMES);
+        let index_path = dir.join(MOVIE_INDEX);
+        let header: Vec<String> = MOVIE_INDEX_COLUMNS.iter().map(|c| c.to_string()).collect();
+        let shape = [tokens, dim];
+        let out = match resume_row {
+            Some(next) if frames_path.is_file() => {
+                let (cols, rows) = read_table(&index_path)?;
+                if cols != header {
+                    return Err(input(
+                        &index_path,
+                        format!("columns {cols:?}: expected {header:?}"),
+                    ));
+                }
+                let kept: Vec<Vec<f64>> = rows
+                    .into_iter()
+                    .take_while(|r| r[0] < next as f64)
+                    .collect();
+                let frames = NpyFrames::reopen(&frames_path, &shape, kept.len())?;
+                MovieOut::Single {
+                    frames,
+                    index: SeriesWriter::create(&index_path, &header, &kept)?,
+                }
+            }
+            Some(_) if has_per_frame_files(dir) => MovieOut::PerFrame {
+                dir: dir.to_path_buf(),
+            },
+            _ => MovieOut::Single {
+                frames: NpyFrames::create(&frames_path, &shape)?,
+                index: SeriesWriter::create(&index_path, &header, &[])?,
+            },
+        };
+        Ok(MovieWriter {
+            stride: stride.max(1),
+            t_end,
+            tokens,
+            dim,
+            out,
+        })
+    }
+
+    /// The state `x` (`N x d` rows, at least `tokens` of them) at row time number `index`
+    /// (internal time `tau`, physical `t`, after `step` accepted steps): written if it is a
+    /// frame.
+    pub fn row_state(
+        &mut self,
+        index: usize,
+        step: usize,
+        t: f64,
+        tau: f64,
+        x: &[f64],
+    ) -> Result<()> {
+        if !(index.is_multiple_of(self.stride) || tau >= self.t_end) {
+            return Ok(());
+        }
+        let n = self.tokens * self.dim;
+        if x.len() < n {
+            return Err(Error::Numerical(format!(
+                "movie frame: {} values, expected at least {n}",
+                x.len()
+            )));
+        }
+        match &mut self.out {
+            MovieOut::Single { frames, index: idx } => {
+                frames.append(&x[..n])?;
+                idx.append(&[index as f64, step as f64, t, tau])
+            }
+            MovieOut::PerFrame { dir } => write_npy_f64(
+                &dir.join(movie_frame_name(step)),
+                &[self.tokens, self.dim],
+                &x[..n],
+            ),
+        }
+    }
+}
+
+/// True if `dir` holds movie frames in the per-frame layout of earlier versions.
+fn has_per_frame_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|rd| {
+        rd.flatten().any(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.strip_prefix("movie_")
+                .and_then(|s| s.strip_suffix(".npy"))
+                .is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))
+        })
+    })
 }
 
 /// The kind of run of a directory, with its resolved specification.
@@ -218,13 +355,20 @@ impl RunDir {
     }
 
     /// Token states of system 0, in time order, at most `max_tokens` rows each: the movie
-    /// frames (`movie_<step>.npy`, written by `movie = true`) when present and `prefer_movie`,
+    /// frames (written by `movie = true`: [`MOVIE_FRAMES`] with its index [`MOVIE_INDEX`], or
+    /// `movie_<step>.npy` files from earlier versions) when present and `prefer_movie`,
     /// otherwise the snapshots (`x_<step>.npy`, `x_s0_<step>.npy` for ensembles).
     pub fn token_frames(&self, prefer_movie: bool, max_tokens: usize) -> Result<Vec<TokenFrame>> {
         let RunKind::Particles(spec) = &self.kind else {
             return Err(input(&self.dir, "a PDE run has no token states"));
         };
         let dim = spec.dim.unwrap_or(2);
+        if prefer_movie && self.dir.join(MOVIE_FRAMES).is_file() {
+            let frames = self.movie_frames(dim, max_tokens)?;
+            if !frames.is_empty() {
+                return Ok(frames);
+            }
+        }
         let names: Vec<String> = std::fs::read_dir(&self.dir)
             .map_err(|e| input(&self.dir, e.to_string()))?
             .flatten()
@@ -259,7 +403,7 @@ impl RunDir {
         if files.is_empty() {
             return Err(input(
                 &self.dir,
-                "no token states (x_<step>.npy or movie_<step>.npy) in this directory",
+                "no token states (x_<step>.npy, movie.npy or movie_<step>.npy) in this directory",
             ));
         }
         let mut frames = Vec::with_capacity(files.len());
@@ -293,6 +437,44 @@ impl RunDir {
             });
         }
         Ok(frames)
+    }
+
+    /// The frames of [`MOVIE_FRAMES`] with their times from [`MOVIE_INDEX`] (as many as both
+    /// hold: a run interrupted between the two writes of a frame has one more frame than
+    /// index lines).
+    fn movie_frames(&self, dim: usize, max_tokens: usize) -> Result<Vec<TokenFrame>> {
+        let path = self.dir.join(MOVIE_FRAMES);
+        let a = read_npy_frames(&path)?;
+        if a.shape.len() != 3 || a.shape[2] != dim || a.shape[1] == 0 {
+            return Err(input(
+                &path,
+                format!(
+                    "shape {:?}: expected (frames, N, {dim}) token states",
+                    a.shape
+                ),
+            ));
+        }
+        if a.data.iter().any(|v| !v.is_finite()) {
+            return Err(input(&path, "holds values that are not finite"));
+        }
+        let index_path = self.dir.join(MOVIE_INDEX);
+        let (cols, rows) = read_table(&index_path)?;
+        if cols != MOVIE_INDEX_COLUMNS {
+            return Err(input(
+                &index_path,
+                format!("columns {cols:?}: expected {MOVIE_INDEX_COLUMNS:?}"),
+            ));
+        }
+        let (per, n) = (a.shape[1] * dim, a.shape[0].min(rows.len()));
+        let keep = a.shape[1].min(max_tokens.max(1)) * dim;
+        Ok((0..n)
+            .map(|k| TokenFrame {
+                step: rows[k][1] as usize,
+                t: rows[k][2],
+                tau: rows[k][3],
+                x: a.data[k * per..k * per + keep].to_vec(),
+            })
+            .collect())
     }
 
     /// The density outputs of a PDE run, in order (every `density_KKKK.npy` with its row of

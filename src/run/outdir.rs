@@ -27,6 +27,7 @@ pub fn is_run_output(name: &str) -> bool {
         || stem_ext("checkpoint", ".bin")
         || stem_ext("x_", ".npy")
         || stem_ext("movie", ".npy")
+        || name == "movie.csv"
         || name == "movie.gif"
         || name == "movie.mp4"
         || stem_ext("coeffs_", ".npy")

@@ -153,7 +153,7 @@ pub struct ParticlesSpec {
     pub checkpoint_every: Option<f64>,
     /// Also make a movie OUT/movie.gif (tokens on the circle with trails, or on a rotating
     /// sphere), from the states at the diagnostics rows (at most 1000 tokens of system 0 each,
-    /// saved as movie_<step>.npy) [default: false].
+    /// saved in movie.npy, indexed by movie.csv) [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub movie: Option<bool>,
     /// Movie format: gif (default, pure Rust), mp4 (needs ffmpeg on the PATH) or both.
@@ -693,27 +693,16 @@ struct SystemFiles<'a> {
     progress: &'a (dyn Fn(usize, f64) + Sync),
     record: Option<&'a Mutex<RunRecord>>,
     ensemble: usize,
-    /// Movie frames: every this many row times (and the last), system 0 only.
-    movie_stride: Option<usize>,
-    /// Final time (internal unit), for the last movie frame.
-    t_end: f64,
+    /// Movie frames (system 0 with `movie = true`).
+    movie: Option<crate::plot::rundir::MovieWriter>,
 }
 
 impl SimulationSink for SystemFiles<'_> {
     fn row_state(&mut self, index: usize, row: &SeriesRow, x: &[f64]) -> Result<()> {
-        let Some(stride) = self.movie_stride else {
-            return Ok(());
-        };
-        if index.is_multiple_of(stride) || row.time >= self.t_end {
-            let rows = (x.len() / self.dim).min(crate::plot::movie::MOVIE_TOKENS);
-            let name = crate::plot::rundir::movie_frame_name(row.step);
-            write_npy_f64(
-                &self.dir.join(name),
-                &[rows, self.dim],
-                &x[..rows * self.dim],
-            )?;
+        match &mut self.movie {
+            Some(m) => m.row_state(index, row.step, self.scale.t_of_tau(row.time), row.time, x),
+            None => Ok(()),
         }
-        Ok(())
     }
     fn row(&mut self, row: &SeriesRow) -> Result<()> {
         self.series.append(&series_values(row, &self.scale))
@@ -831,6 +820,7 @@ pub fn execute(
         if saved.is_none() {
             ctl.check()?;
         }
+        let resumed = saved.is_some();
         let sim = match saved {
             Some(st) => Simulation::restore(&plan.cfg, field.as_ref(), st),
             None => Simulation::new(
@@ -873,10 +863,18 @@ pub fn execute(
                     progress: &report,
                     record,
                     ensemble: m,
-                    movie_stride: (s == 0 && plan.spec.movie == Some(true)).then(|| {
-                        (plan.cfg.series_points + 1).div_ceil(crate::plot::movie::MAX_FRAMES)
-                    }),
-                    t_end: plan.cfg.t_end,
+                    movie: if s == 0 && plan.spec.movie == Some(true) {
+                        Some(crate::plot::rundir::MovieWriter::start(
+                            d,
+                            plan.n.min(crate::plot::movie::MOVIE_TOKENS),
+                            plan.dim,
+                            (plan.cfg.series_points + 1).div_ceil(crate::plot::movie::MAX_FRAMES),
+                            plan.cfg.t_end,
+                            resumed.then_some(st.next_row),
+                        )?)
+                    } else {
+                        None
+                    },
                 };
                 if !sim.is_finished() {
                     sim.run(&mut files, &poll)?;
