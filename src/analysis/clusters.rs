@@ -357,13 +357,26 @@ pub fn find_clusters(x: &[f64], dim: usize, params: &ClusterParams) -> Clusters 
 fn circle_components(x: &[f64], radius: f64, k_core: usize) -> Vec<Option<usize>> {
     use std::f64::consts::PI;
     let n = x.len() / 2;
-    let theta: Vec<f64> = x.chunks_exact(2).map(|r| r[1].atan2(r[0])).collect();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| theta[a].total_cmp(&theta[b]).then(a.cmp(&b)));
+    // (angle, token) sorted by angle, then token: the sort works on contiguous pairs (no
+    // indirection), and the sorted angles are read in order below.
+    let mut sorted: Vec<(f64, usize)> = x
+        .chunks_exact(2)
+        .enumerate()
+        .map(|(i, r)| (r[1].atan2(r[0]), i))
+        .collect();
+    sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let order: Vec<usize> = sorted.iter().map(|p| p.1).collect();
+    let st: Vec<f64> = sorted.iter().map(|p| p.0).collect();
+    drop(sorted);
     let ang = |q: usize| -> f64 {
         // extended sorted angle, q in 0..3n (position q - n .. q + n wraps by 2 pi)
-        let k = q % n;
-        theta[order[k]] + 2.0 * PI * ((q / n) as f64 - 1.0)
+        if q < n {
+            st[q] - 2.0 * PI
+        } else if q < 2 * n {
+            st[q - n]
+        } else {
+            st[q - 2 * n] + 2.0 * PI
+        }
     };
     let mut core_pos = vec![false; n];
     if radius >= PI {
@@ -392,7 +405,7 @@ fn circle_components(x: &[f64], radius: f64, k_core: usize) -> Vec<Option<usize>
     }
     let gap = |p: usize, q: usize| -> f64 {
         // angular distance from sorted position p forward to q (cyclic)
-        let d = theta[order[q]] - theta[order[p]];
+        let d = st[q] - st[p];
         if q >= p {
             d
         } else {
