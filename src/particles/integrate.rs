@@ -728,7 +728,7 @@ mod close_pairs_tests {
                     }
                 }
             }
-            fast.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            fast.sort_by_key(|a| (a.0, a.1));
             assert!(!brute.is_empty(), "d = {dim}: nothing to compare");
             assert_eq!(fast, brute, "d = {dim}");
         }
