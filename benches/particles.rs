@@ -5,6 +5,12 @@
 //! scripts/numpy_reference_particles.py; run both in one session and compare medians (README.md,
 //! "Benchmarks" under the particle simulator).
 //!
+//! Group `row`: the diagnostics of one output row of `attnflow particles` at the same sizes
+//! (`harmonic_power` C_1..C_16 from moments, `find_clusters` with the default parameters, and the
+//! `close_pairs` merge check run after each step), on iid uniform tokens and on a clustered state
+//! (12 caps of angular radius 0.01 holding 90% of the tokens), to compare with the cost of a step
+//! (four right-hand sides for RK4).
+//!
 //! `cargo bench --bench particles` (set ATTNFLOW_BENCH_QUICK=1 for a short smoke run).
 //!
 //! Environment:
@@ -14,6 +20,8 @@
 //! - `ATTNFLOW_BENCH_PATH=avx512|avx2|portable`: instruction set of the exact summation
 //!   (default: the widest the processor has; `ATTNFLOW_PORTABLE` forces the portable path).
 
+use attnflow::analysis::{find_clusters, harmonic_power, ClusterParams};
+use attnflow::particles::integrate::close_pairs;
 use attnflow::particles::{build_velocity_field, ExactField, Method, TokenState, VelocityField};
 use attnflow::spectral::simd::SimdPath;
 use attnflow::Model;
@@ -87,5 +95,69 @@ fn rhs(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, rhs);
+/// `n` tokens: `frac` of them in 12 caps of angular radius `r` around iid centres, the rest iid.
+fn clustered(n: usize, dim: usize, frac: f64, r: f64) -> Vec<f64> {
+    let centres = TokenState::uniform(12, dim, 1, 7).x;
+    let mut x = TokenState::uniform(n, dim, 1, 3).x;
+    let k = (frac * n as f64) as usize;
+    for i in 0..k {
+        let c = &centres[(i % 12) * dim..(i % 12 + 1) * dim];
+        let row = &mut x[i * dim..(i + 1) * dim];
+        // c + r * (tangential part of the random row), renormalised.
+        let dot: f64 = row.iter().zip(c).map(|(a, b)| a * b).sum();
+        for (a, b) in row.iter_mut().zip(c) {
+            *a = b + r * (*a - dot * b);
+        }
+        let norm = row.iter().map(|a| a * a).sum::<f64>().sqrt();
+        row.iter_mut().for_each(|a| *a /= norm);
+    }
+    x
+}
+
+fn row(c: &mut Criterion) {
+    let cpu = std::env::var_os("ATTNFLOW_BENCH_CPU").is_some();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("row");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(3));
+    let params = ClusterParams::default();
+    for (dim, n) in [(3usize, 16384usize), (2, 1_000_000), (3, 1_000_000)] {
+        for state in ["uniform", "clustered"] {
+            let x = if state == "uniform" {
+                TokenState::uniform(n, dim, 1, 0).x
+            } else {
+                clustered(n, dim, 0.9, 0.01)
+            };
+            let work = || {
+                let p = harmonic_power(std::hint::black_box(&x), dim, 16);
+                let cl = find_clusters(&x, dim, &params);
+                let close = close_pairs(&x, dim, 1e-6);
+                std::hint::black_box((p, cl, close));
+            };
+            let id = BenchmarkId::new(format!("d{dim}_{state}"), n);
+            group.bench_function(id, |b| {
+                if cpu {
+                    b.iter_custom(|iters| {
+                        pool.install(|| {
+                            let t0 = thread_cpu_ns();
+                            for _ in 0..iters {
+                                work();
+                            }
+                            Duration::from_nanos(thread_cpu_ns() - t0)
+                        })
+                    })
+                } else {
+                    b.iter(work)
+                }
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, rhs, row);
 criterion_main!(benches);

@@ -154,3 +154,103 @@ fn meta_stable_circle_at_beta_9_has_l_star_clusters() {
     assert_eq!(mode, lstar, "histogram of counts {hist:?}");
     assert!(hist[lstar] >= 8, "histogram of counts {hist:?}");
 }
+
+/// The cluster definition of `attnflow::analysis::clusters` evaluated by brute force
+/// (`O(N^2)`: every pair), for comparison with the grid / k-d tree search. Returns the cluster
+/// sizes (descending), per token the smallest token index of its cluster (`None`: none), and
+/// whether the token is a border token within the radius of two clusters (which one it joins
+/// depends on the search order, so such tokens are left out of the comparison).
+type Brute = (Vec<usize>, Vec<Option<usize>>, Vec<bool>);
+fn clusters_brute_force(x: &[f64], dim: usize, p: &ClusterParams) -> Brute {
+    let n = x.len() / dim;
+    let chord = 2.0 * (p.radius / 2.0).sin();
+    let c2 = chord * chord;
+    let nf = n as f64;
+    let k_core = 3usize.max((p.min_fraction * nf).ceil() as usize).max(
+        (p.density_factor * nf * attnflow::analysis::clusters::cap_probability(dim, p.radius))
+            .ceil() as usize,
+    );
+    let near = |i: usize, j: usize| -> bool {
+        let d2: f64 = (0..dim)
+            .map(|k| (x[i * dim + k] - x[j * dim + k]).powi(2))
+            .sum();
+        d2 <= c2
+    };
+    let core: Vec<bool> = (0..n)
+        .map(|i| (0..n).filter(|&j| near(i, j)).count() >= k_core)
+        .collect();
+    // Components of core tokens by repeated relabelling to the smallest index.
+    let mut comp: Vec<usize> = (0..n).collect();
+    loop {
+        let mut changed = false;
+        for i in (0..n).filter(|&i| core[i]) {
+            for j in (0..n).filter(|&j| core[j] && near(i, j)) {
+                if comp[j] < comp[i] {
+                    comp[i] = comp[j];
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut label: Vec<Option<usize>> = (0..n)
+        .map(|i| if core[i] { Some(comp[i]) } else { None })
+        .collect();
+    let mut ambiguous = vec![false; n];
+    for i in (0..n).filter(|&i| !core[i]) {
+        let joined: Vec<usize> = (0..n)
+            .filter(|&j| core[j] && near(i, j))
+            .map(|j| comp[j])
+            .collect();
+        if let Some(&c) = joined.first() {
+            ambiguous[i] = joined.iter().any(|&d| d != c);
+            label[i] = Some(c);
+        }
+    }
+    let mut mass = vec![0usize; n];
+    label.iter().flatten().for_each(|&c| mass[c] += 1);
+    let min_mass = ((p.min_fraction * nf).ceil() as usize).max(1);
+    for l in label.iter_mut() {
+        if l.is_some_and(|c| mass[c] < min_mass) {
+            *l = None;
+        }
+    }
+    let mut sizes: Vec<usize> = mass.into_iter().filter(|&m| m >= min_mass).collect();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    (sizes, label, ambiguous)
+}
+
+#[test]
+fn sphere_search_equals_the_definition_by_brute_force() {
+    // Dense clumps (cells that are all core), wide clumps (core tokens counted one by one with
+    // the k-d tree) and a uniform background, with the default parameters; every cluster and
+    // every token's membership must equal the brute-force evaluation of the definition.
+    let p = ClusterParams::default();
+    for (width, per, seed) in [(0.002, 150usize, 11u64), (0.03, 150, 12), (0.06, 200, 13)] {
+        let mut x = clumps(3, 7, per, width, seed);
+        x.extend(TokenState::uniform(1500, 3, seed, 2).x);
+        let (sizes, labels, ambiguous) = clusters_brute_force(&x, 3, &p);
+        let c = find_clusters(&x, 3, &p);
+        assert!(!sizes.is_empty(), "width {width}: no cluster to compare");
+        if !ambiguous.contains(&true) {
+            assert_eq!(c.sizes, sizes, "width {width}");
+        }
+        // Same partition (numbered by first appearance) over the unambiguous tokens.
+        let canon = |l: &[Option<usize>]| -> Vec<Option<usize>> {
+            let mut map = std::collections::HashMap::new();
+            l.iter()
+                .zip(&ambiguous)
+                .filter(|(_, &a)| !a)
+                .map(|(v, _)| {
+                    v.map(|v| {
+                        let k = map.len();
+                        *map.entry(v).or_insert(k)
+                    })
+                })
+                .collect()
+        };
+        assert_eq!(canon(&c.labels), canon(&labels), "width {width}");
+    }
+}
