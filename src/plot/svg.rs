@@ -46,6 +46,9 @@ impl std::error::Error for SvgError {}
 enum Paint {
     Fill((u8, u8, u8)),
     Stroke((u8, u8, u8), u32),
+    /// Filled discs of the given diameter, written as zero-length round-capped strokes
+    /// (`M x y h0`: a quarter of the bytes of a two-arc circle).
+    Dot((u8, u8, u8), u32),
 }
 
 /// One filled axis-aligned rectangle `[x0, x1) × [y0, y1)` in pixels.
@@ -64,6 +67,8 @@ pub struct SvgBackend {
     size: (u32, u32),
     body: String,
     pending: Option<(Paint, String)>,
+    /// Centres of the discs in the pending path (an opaque disc drawn again is dropped).
+    dots: std::collections::HashSet<(i32, i32)>,
     cells: Vec<Cell>,
     images: usize,
     saved: bool,
@@ -84,6 +89,7 @@ impl SvgBackend {
             size,
             body: String::new(),
             pending: None,
+            dots: std::collections::HashSet::new(),
             cells: Vec::new(),
             images: 0,
             saved: false,
@@ -114,6 +120,7 @@ impl SvgBackend {
     }
 
     fn flush_pending(&mut self) {
+        self.dots.clear();
         if let Some((paint, d)) = self.pending.take() {
             self.body += &element(paint, 1.0, &d, None);
         }
@@ -221,6 +228,10 @@ fn element(paint: Paint, alpha: f64, d: &str, label: Option<&str>) -> String {
     match paint {
         Paint::Fill(c) => format!("<path{label} fill=\"{}\"{opacity} d=\"{d}\"/>\n", hex(c)),
         Paint::Stroke(c, w) => format!(
+            "<path fill=\"none\" stroke=\"{}\" stroke-width=\"{w}\"{opacity} d=\"{d}\"/>\n",
+            hex(c)
+        ),
+        Paint::Dot(c, w) => format!(
             "<path fill=\"none\" stroke=\"{}\" stroke-width=\"{w}\"{opacity} d=\"{d}\"/>\n",
             hex(c)
         ),
@@ -508,9 +519,26 @@ impl DrawingBackend for SvgBackend {
             return Ok(());
         }
         self.vector()?;
-        // A filled bitmap disc of radius r covers the pixels within r of the centre pixel,
-        // i.e. radius r + ½ about the centre pixel's middle.
-        let r = radius as f64 + if fill { 0.5 } else { 0.0 };
+        if fill {
+            // A filled bitmap disc of radius r covers the pixels within r of the centre pixel,
+            // i.e. radius r + ½ about the centre pixel's middle: a zero-length round-capped
+            // stroke of width 2r + 1 through it.
+            let paint = Paint::Dot(c.rgb, 2 * radius + 1);
+            if c.alpha >= 1.0
+                && matches!(&self.pending, Some((p, _)) if *p == paint)
+                && !self.dots.insert(center)
+            {
+                return Ok(());
+            }
+            if !matches!(&self.pending, Some((p, _)) if *p == paint) {
+                self.flush_pending();
+                self.dots.insert(center);
+            }
+            let d = format!("M{}.5 {}.5h0", center.0, center.1);
+            self.shape(paint, c.alpha, d);
+            return Ok(());
+        }
+        let r = radius as f64;
         let (cx, cy) = (center.0 as f64 + 0.5, center.1 as f64 + 0.5);
         let d = format!(
             "M{} {}a{r2} {r2} 0 1 0 {d2} 0a{r2} {r2} 0 1 0 -{d2} 0Z",
@@ -519,11 +547,7 @@ impl DrawingBackend for SvgBackend {
             r2 = num(r),
             d2 = num(2.0 * r)
         );
-        let paint = if fill {
-            Paint::Fill(c.rgb)
-        } else {
-            Paint::Stroke(c.rgb, style.stroke_width())
-        };
+        let paint = Paint::Stroke(c.rgb, style.stroke_width());
         self.shape(paint, c.alpha, d);
         Ok(())
     }
@@ -813,6 +837,23 @@ mod tests {
             - ys.iter().cloned().fold(f64::MAX, f64::min);
         let expect = 1493.0 / (1901.0 + 483.0) * size;
         assert!((h - expect).abs() < 0.05, "cap height {h} vs {expect}");
+    }
+
+    #[test]
+    fn repeated_opaque_dots_are_written_once() {
+        use plotters::prelude::*;
+        let mut b = SvgBackend::in_memory((50, 50));
+        for _ in 0..3 {
+            b.draw_circle((10, 10), 2, &RED, true).unwrap();
+        }
+        b.draw_circle((20, 10), 2, &RED, true).unwrap();
+        b.draw_circle((10, 10), 2, &BLUE, true).unwrap();
+        let doc = b.document().unwrap();
+        assert!(
+            doc.contains("stroke=\"#ff0000\" stroke-width=\"5\" d=\"M10.5 10.5h0M20.5 10.5h0\""),
+            "{doc}"
+        );
+        assert!(doc.contains("stroke=\"#0000ff\" stroke-width=\"5\" d=\"M10.5 10.5h0\""));
     }
 
     #[test]
