@@ -275,7 +275,7 @@ fn heat_map_is_one_embedded_image_with_the_png_pixels() {
     let (nx, ny) = (120, 80);
     let map = Heatmap {
         title: "ρ(θ, t)".into(),
-        x: Axis::linear("θ", 0.0, 6.28),
+        x: Axis::linear("θ", 0.0, std::f64::consts::TAU),
         y: Axis::linear("t", 0.0, 1.0),
         nx,
         ny,
