@@ -65,6 +65,22 @@ enum Command {
     Plot(cli::plot::PlotArgs),
 }
 
+impl Command {
+    /// The `--format` of the figures, for the commands that write figures.
+    fn figure_format(&self) -> Option<attnflow::plot::FigureFormat> {
+        Some(match self {
+            Command::Compare(a) => a.format,
+            Command::Run(a) => a.figure_format.format,
+            Command::Resume(a) => a.figure_format.format,
+            Command::Figures(a) => a.figure_format.format,
+            Command::Merge(a) => a.figure_format.format,
+            Command::Gallery(a) => a.figure_format.format,
+            Command::Plot(a) => a.figure_format.format,
+            _ => return None,
+        })
+    }
+}
+
 /// Collapse clap's multi-line error into one line (drops blank lines, usage and the help hint).
 fn one_line(err: &clap::Error) -> String {
     let text = err.render().to_string();
@@ -155,6 +171,9 @@ fn main() -> ExitCode {
             };
         }
     };
+    if let Some(format) = cli.command.figure_format() {
+        attnflow::plot::set_figure_format(format);
+    }
     let mut flags = true;
     let result = match cli.command {
         Command::Linear(args) => cli::linear::run_linear(&args),

@@ -22,6 +22,9 @@ pub struct FiguresArgs {
     /// Output directory (created if missing).
     #[arg(long, default_value = "figures")]
     pub out: PathBuf,
+    /// Figure file format.
+    #[command(flatten)]
+    pub figure_format: super::FigureFormatArg,
 }
 
 /// Short table printed by `figures linear`: l* and gamma_{l*} for a few beta, and thresholds.
@@ -63,7 +66,10 @@ pub fn run(args: &FiguresArgs, ctl: &attnflow::control::RunControl) -> attnflow:
         written.extend(attnflow::plot::linear::write_linear_figures(&args.out)?);
         print!("{}", linear_summary());
     }
-    for p in &written {
+    for p in written
+        .iter()
+        .flat_map(|p| args.figure_format.format.files(p))
+    {
         println!("wrote {}", p.display());
     }
     if args.set == FigureSet::All {
@@ -71,6 +77,7 @@ pub fn run(args: &FiguresArgs, ctl: &attnflow::control::RunControl) -> attnflow:
             &super::gallery::GalleryArgs {
                 out: args.out.join("gallery"),
                 quick: false,
+                figure_format: args.figure_format,
             },
             ctl,
         )?;

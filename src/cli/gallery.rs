@@ -13,6 +13,9 @@ pub struct GalleryArgs {
     /// CI size: fewer tokens, seeds and betas (well under a minute on 2 cores).
     #[arg(long)]
     pub quick: bool,
+    /// Figure file format.
+    #[command(flatten)]
+    pub figure_format: super::FigureFormatArg,
 }
 
 /// Run the gallery and print one line per experiment.

@@ -15,7 +15,22 @@ pub mod run;
 pub mod sweep;
 pub mod view;
 
+use attnflow::plot::FigureFormat;
 use attnflow::{Model, TimeUnit};
+
+/// `--format png|svg|both` of the commands that write figures.
+#[derive(Clone, Copy, Debug, clap::Args)]
+pub struct FigureFormatArg {
+    /// Figure files: png, svg (vector; text converted to glyph outlines, heat maps embedded as
+    /// PNG images) or both (same file stem).
+    #[arg(long = "format", default_value = "png", value_parser = parse_figure_format)]
+    pub format: FigureFormat,
+}
+
+/// clap value parser for the figures' `--format`.
+pub fn parse_figure_format(s: &str) -> Result<FigureFormat, String> {
+    s.parse::<FigureFormat>()
+}
 
 /// Output format of the tabular subcommands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -12,13 +12,18 @@ pub struct PlotArgs {
     /// Where to write the figures [default: RUN/plots].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Figure file format.
+    #[command(flatten)]
+    pub figure_format: super::FigureFormatArg,
 }
 
 /// Write the figures and print one line per file.
 pub fn run(args: &PlotArgs) -> attnflow::Result<()> {
     let figs = attnflow::plot::runplots::plot_run(&args.run, args.out.as_deref())?;
     for f in &figs {
-        println!("wrote {}", f.path.display());
+        for p in args.figure_format.format.files(&f.path) {
+            println!("wrote {}", p.display());
+        }
     }
     Ok(())
 }

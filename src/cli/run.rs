@@ -20,6 +20,9 @@ pub struct RunArgs {
     /// Print the resolved specification (every default filled in) as TOML and exit.
     #[arg(long)]
     pub print_resolved: bool,
+    /// Figure file format.
+    #[command(flatten)]
+    pub figure_format: super::FigureFormatArg,
 }
 
 impl RunArgs {
@@ -38,4 +41,7 @@ impl RunArgs {
 pub struct ResumeArgs {
     /// Output directory of an interrupted run.
     pub out: PathBuf,
+    /// Figure file format.
+    #[command(flatten)]
+    pub figure_format: super::FigureFormatArg,
 }

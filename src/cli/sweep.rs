@@ -47,6 +47,9 @@ pub struct SweepArgs {
 pub struct MergeArgs {
     /// Sweep directory (holding sweep.json).
     pub dir: PathBuf,
+    /// Figure file format.
+    #[command(flatten)]
+    pub figure_format: super::FigureFormatArg,
 }
 
 fn flag(e: Error) -> Error {

@@ -221,7 +221,7 @@ fn report(base: &ParticleSetup, results: &[BetaResult], out: &Path) -> Result<()
         Style::LinePoints(1, 5),
     ));
     chart.legend = plotters::chart::SeriesLabelPosition::UpperLeft;
-    crate::plot::render_png(&path, 1000, 650, |a| chart.draw(a, &path))?;
+    crate::plot::render_figure(&path, 1000, 650, |a| chart.draw(a, &path))?;
     rep.figure("clusters.png", "l* staircase, thresholds β_k (dotted), √(2β), and particle cluster counts on the meta-stable plateau");
     rep.record("setup", base);
     rep.record("time_unit", &unit);

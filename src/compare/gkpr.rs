@@ -398,7 +398,7 @@ fn report(s: &GkprSetup, rs: &[GkprBeta], out: &Path) -> Result<()> {
         });
     }
     c.legend = plotters::chart::SeriesLabelPosition::UpperLeft;
-    crate::plot::render_png(&path, 1000, 600, |a| c.draw(a, &path))?;
+    crate::plot::render_figure(&path, 1000, 600, |a| c.draw(a, &path))?;
     rep.figure(
         "gkpr_staircase.png",
         "The published figure reproduced: energy against their rescaled time for six β (solid), \
@@ -431,7 +431,7 @@ fn report(s: &GkprSetup, rs: &[GkprBeta], out: &Path) -> Result<()> {
         ));
     }
     c.legend = plotters::chart::SeriesLabelPosition::LowerRight;
-    crate::plot::render_png(&path, 1000, 600, |a| c.draw(a, &path))?;
+    crate::plot::render_figure(&path, 1000, 600, |a| c.draw(a, &path))?;
     rep.figure(
         "gkpr_ln_tau.png",
         "Exact dynamics: the staircase against ln τ; the plateaus lengthen in proportion to β",

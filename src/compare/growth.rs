@@ -346,5 +346,5 @@ fn growth_figure(
     }
     chart.y.range = ((lo_y * 0.5).max(1e-12), (hi_y * 2.0).min(10.0));
     chart.legend = plotters::chart::SeriesLabelPosition::LowerRight;
-    crate::plot::render_png(path, 1000, 650, |a| chart.draw(a, path))
+    crate::plot::render_figure(path, 1000, 650, |a| chart.draw(a, path))
 }

@@ -226,7 +226,7 @@ fn report(base: &ParticleSetup, r: &OnsetResult, out: &Path) -> Result<()> {
         Style::Dashed(2),
     ));
     chart.legend = plotters::chart::SeriesLabelPosition::UpperLeft;
-    crate::plot::render_png(&path, 1000, 650, |a| chart.draw(a, &path))?;
+    crate::plot::render_figure(&path, 1000, 650, |a| chart.draw(a, &path))?;
     rep.figure(
         "onset.png",
         "Onset times of every system against ln N, the fitted line and the theory slope",

@@ -388,7 +388,7 @@ fn report(
     }
     chart.vlines.push((r.t_fixed, plotters::style::BLACK));
     chart.legend = plotters::chart::SeriesLabelPosition::LowerRight;
-    crate::plot::render_png(&path, 1000, 600, |a| chart.draw(a, &path))?;
+    crate::plot::render_figure(&path, 1000, 600, |a| chart.draw(a, &path))?;
     rep.figure(
         "distance.png",
         "D(t) for each N; the vertical line marks the time of the scaling fit",
@@ -414,7 +414,7 @@ fn report(
             .fold(0.0, f64::max)
             .min(20.0);
         let n = s.ns[s.ns.len() - 1];
-        crate::plot::render_png(&path, 1400, 650, |area| {
+        crate::plot::render_figure(&path, 1400, 650, |area| {
             let (a, b) = area.split_horizontally(700);
             let make = |title: String, values: Vec<f64>| Heatmap {
                 title,
@@ -447,7 +447,7 @@ fn report(
         let path = out.join("sphere_maps.png");
         let basis = SphereBasis::new(s.lmax);
         let rows = maps.len() as u32;
-        crate::plot::render_png(&path, 1700, 430 * rows, |area| {
+        crate::plot::render_figure(&path, 1700, 430 * rows, |area| {
             let parts = area.split_evenly((rows as usize, 2));
             for (pair, (t, coef, x)) in parts.chunks(2).zip(&maps) {
                 let pts: Vec<(f64, f64)> = x

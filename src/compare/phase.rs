@@ -290,7 +290,7 @@ fn heatmap_png(
             equiangular_curve(m, &bs),
         )],
     };
-    crate::plot::render_png(path, 1000, 700, |a| map.draw(a, path))
+    crate::plot::render_figure(path, 1000, 700, |a| map.draw(a, path))
 }
 
 fn report(s: &PhaseSetup, diagrams: &[PhaseDiagram], out: &Path) -> Result<()> {

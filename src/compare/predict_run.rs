@@ -483,7 +483,7 @@ fn report(
             }
         }
         chart.vlines.push((r.t_predict / k, plotters::style::BLACK));
-        crate::plot::render_png(&path, 1100, 650, |a| chart.draw(a, &path))?;
+        crate::plot::render_figure(&path, 1100, 650, |a| chart.draw(a, &path))?;
         rep.figure("trajectories.png", "Token trajectories θ_i(t), predicted cluster angles (dashed: all-degree prediction, thin: l*-mode alone) and the prediction time T (vertical)");
     } else {
         let path = out.join("sphere.png");
@@ -500,7 +500,7 @@ fn report(
                 f(lon, lat)
             })
             .fold(1.0, f64::max);
-        crate::plot::render_png(&path, 1100, 600, |a| {
+        crate::plot::render_figure(&path, 1100, 600, |a| {
             sphere_map(
                 a,
                 "Final token density (Hammer equal-area) and predicted cluster locations (dots)",

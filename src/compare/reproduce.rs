@@ -146,7 +146,7 @@ pub fn run(
         10f64.powf(hi.log10().ceil()),
     );
     chart.legend = plotters::chart::SeriesLabelPosition::LowerLeft;
-    crate::plot::render_png(&path, 1000, 600, |a| chart.draw(a, &path))?;
+    crate::plot::render_figure(&path, 1000, 600, |a| chart.draw(a, &path))?;
     rep.section("Linear theory");
     rep.table(
         &[
@@ -230,7 +230,7 @@ pub fn run(
         for p in &pr.predicted_lstar {
             chart.vlines.push((*p, palette(3)));
         }
-        crate::plot::render_png(&path, 1000, 500, |a| chart.draw(a, &path))?;
+        crate::plot::render_figure(&path, 1000, 500, |a| chart.draw(a, &path))?;
         let case = ParticleCase {
             beta,
             dominant: pr.dominant,
@@ -353,7 +353,7 @@ pub fn run(
         ));
     }
     chart.y.range = (0.0, top * 1.05);
-    crate::plot::render_png(&path, 1000, 550, |a| chart.draw(a, &path))?;
+    crate::plot::render_figure(&path, 1000, 550, |a| chart.draw(a, &path))?;
     rep.figure(
         "meanfield_profiles.png",
         "Mean-field density profiles at t = 0.15, 0.3, 0.45",

@@ -198,7 +198,7 @@ fn report(s: &StaircaseSetup, r: &StaircaseResult, gamma: f64, out: &Path) -> Re
         (a.0.min(p.1), a.1.max(p.1))
     });
     let cmax = c.iter().map(|p| p.1).fold(0.0, f64::max);
-    crate::plot::render_png(&path, 1000, 900, |area| {
+    crate::plot::render_figure(&path, 1000, 900, |area| {
         let (top, bottom) = area.split_vertically(450);
         let mut ce = LineChart::new(
             format!(

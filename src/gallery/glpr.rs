@@ -100,7 +100,7 @@ pub fn write(dir: &Path, prefix: &str) -> Result<Vec<Figure>> {
         }
         charts.push(c);
     }
-    crate::plot::render_png(&p, 1400, 560, |area| {
+    crate::plot::render_figure(&p, 1400, 560, |area| {
         let panels = area.split_evenly((1, 2));
         for (c, a) in charts.iter().zip(panels.iter()) {
             c.draw(a, &p)?;

@@ -493,18 +493,40 @@ pub fn write_index(out: &Path, sections: &[Section], quick: bool) -> Result<()> 
             }
         );
         for f in &s.figures {
-            md += &format!("![{}]({})\n\n*{}*\n\n", f.caption, f.file, f.caption);
+            let (shown, svg) = vector_variant(out, &f.file);
+            md += &format!("![{}]({})\n\n*{}*", f.caption, shown, f.caption);
             html += &format!(
-                "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
-                html_escape(&f.file),
+                "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}",
+                html_escape(&shown),
                 html_escape(&f.caption),
                 html_escape(&f.caption)
             );
+            if let Some(svg) = svg {
+                md += &format!(" ([SVG]({svg}))");
+                html += &format!(" (<a href=\"{}\">SVG</a>)", html_escape(&svg));
+            }
+            md += "\n\n";
+            html += "</figcaption></figure>\n";
         }
     }
     html += "</body></html>\n";
     crate::io::write_atomic(&out.join("README.md"), md.as_bytes())?;
     crate::io::write_atomic(&out.join("index.html"), html.as_bytes())
+}
+
+/// The image to show for the figure `file` (relative to `out`) and the link to its SVG: the
+/// PNG with a link to `NAME.svg` when both exist, the SVG itself when only it exists
+/// (`--format svg`).
+fn vector_variant(out: &Path, file: &str) -> (String, Option<String>) {
+    let Some(stem) = file.strip_suffix(".png") else {
+        return (file.to_string(), None);
+    };
+    let svg = format!("{stem}.svg");
+    match (out.join(file).is_file(), out.join(&svg).is_file()) {
+        (true, true) => (file.to_string(), Some(svg)),
+        (false, true) => (svg, None),
+        _ => (file.to_string(), None),
+    }
 }
 
 /// Every figure file of `sections` that is missing under `out` (an empty list when all exist).
@@ -513,6 +535,6 @@ pub fn missing_figures(out: &Path, sections: &[Section]) -> Vec<PathBuf> {
         .iter()
         .flat_map(|s| s.figures.iter())
         .map(|f| out.join(&f.file))
-        .filter(|p| !p.is_file())
+        .filter(|p| !p.is_file() && !p.with_extension("svg").is_file())
         .collect()
 }

@@ -11,8 +11,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 
-/// A drawing area of the bitmap backend.
-pub type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+/// A drawing area of the figure backend (PNG or SVG, see [`super::svg::FigureBackend`]).
+pub type Area<'a> = DrawingArea<super::svg::FigureBackend<'a>, Shift>;
 
 /// Colour `i` of the categorical palette: Okabe–Ito (distinguishable under the common forms of
 /// colour-vision deficiency), without its yellow, which is unreadable on white.
@@ -227,7 +227,11 @@ impl LineChart {
     }
 
     /// Draw on `area`; `path` names the output in error messages.
-    pub fn draw(&self, area: &Area<'_>, path: &Path) -> Result<()> {
+    pub fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        path: &Path,
+    ) -> Result<()> {
         let err = draw_error(path);
         let (xdesc, ydesc) = (typeset(&self.x.label), typeset(&self.y.label));
         let mut chart = ChartBuilder::on(area)
@@ -350,7 +354,11 @@ pub struct Heatmap {
 
 impl Heatmap {
     /// Draw on `area` (the right 90 px hold the colour bar).
-    pub fn draw(&self, area: &Area<'_>, path: &Path) -> Result<()> {
+    pub fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        path: &Path,
+    ) -> Result<()> {
         let err = draw_error(path);
         let (w, _) = area.dim_in_pixel();
         let (main, bar) = area.split_horizontally(w.saturating_sub(95));
@@ -431,7 +439,13 @@ pub fn colormap(v: f64, lo: f64, hi: f64) -> RGBColor {
 }
 
 /// A vertical colour bar for `[lo, hi]` with a label, filling `area`.
-pub fn color_bar(area: &Area<'_>, label: &str, lo: f64, hi: f64, path: &Path) -> Result<()> {
+pub fn color_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    label: &str,
+    lo: f64,
+    hi: f64,
+    path: &Path,
+) -> Result<()> {
     let err = draw_error(path);
     let mut chart = ChartBuilder::on(area)
         .margin_top(45)
@@ -542,8 +556,8 @@ pub fn sphere_histogram(x: &[f64], nlon: usize, nlat: usize) -> impl Fn(f64, f64
 /// Draw `f(lon, lat)` on an equal-area Hammer map with colour range `(lo, hi)` and overlay
 /// `points` (longitude, latitude) as small white dots with a dark rim (at most
 /// [`MAX_MAP_POINTS`], subsampled evenly); with a colour bar labelled `color_label`.
-pub fn sphere_map(
-    area: &Area<'_>,
+pub fn sphere_map<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
     title: &str,
     f: &(dyn Fn(f64, f64) -> f64 + Sync),
     color_range: (f64, f64),
@@ -684,7 +698,7 @@ mod tests {
         c.series
             .push(Series::new("x²", pts, palette(0), Style::Line(2)));
         c.vlines.push((1.0, BLACK));
-        super::super::render_png(&p, 500, 400, |a| c.draw(a, &p)).unwrap();
+        super::super::render_figure(&p, 500, 400, |a| c.draw(a, &p)).unwrap();
         let h = dir.join("heat.png");
         let map = Heatmap {
             title: "heat".into(),
@@ -697,9 +711,9 @@ mod tests {
             color_range: (0.0, 199.0),
             overlays: vec![("line".into(), vec![(0.1, 0.2), (0.9, 1.8)])],
         };
-        super::super::render_png(&h, 500, 400, |a| map.draw(a, &h)).unwrap();
+        super::super::render_figure(&h, 500, 400, |a| map.draw(a, &h)).unwrap();
         let s = dir.join("sphere.png");
-        super::super::render_png(&s, 600, 340, |a| {
+        super::super::render_figure(&s, 600, 340, |a| {
             sphere_map(
                 a,
                 "lat",

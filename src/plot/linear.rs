@@ -1,7 +1,7 @@
 //! Linear-theory figures: growth rates against degree, and the dominant degree against beta.
 
 use super::chart::palette;
-use super::{draw_error, render_png, typeset, FONT};
+use super::{draw_error, render_figure, typeset, FONT};
 use crate::linear::{dominant_degree, ln_growth_rate};
 use crate::{Model, Result, TimeUnit};
 use plotters::prelude::*;
@@ -27,7 +27,7 @@ pub fn relative_growth_rates(beta: f64, dim: usize, lmax: usize) -> (usize, Vec<
 /// Write `growth_rates.png`: `gamma_l / gamma_{l*}` against `l` for several beta, d = 2 and 3.
 pub fn growth_rates_figure(path: &Path) -> Result<()> {
     let lmax = 30;
-    render_png(path, 1400, 620, |root| {
+    render_figure(path, 1400, 620, |root| {
         let (title_area, body) = root.split_vertically(50);
         title_area
             .titled(
@@ -106,7 +106,7 @@ pub fn dominant_mode_figure(path: &Path) -> Result<()> {
     let grid: Vec<f64> = (0..n)
         .map(|i| (b0.ln() + (b1.ln() - b0.ln()) * i as f64 / (n - 1) as f64).exp())
         .collect();
-    render_png(path, 1100, 750, |root| {
+    render_figure(path, 1100, 750, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(
                 typeset(

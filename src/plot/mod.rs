@@ -10,6 +10,7 @@ pub mod noise;
 pub mod noise_compare;
 pub mod rundir;
 pub mod runplots;
+pub mod svg;
 
 use plotters::style::FontStyle;
 use std::sync::Once;
@@ -38,39 +39,140 @@ pub fn draw_error<E: std::fmt::Display>(path: &std::path::Path) -> impl Fn(E) ->
     }
 }
 
-/// Render a `width x height` PNG with `draw` and save it at `path` atomically: plotters
-/// writes a temporary `.png` beside the target, which is renamed over it only on success.
-pub fn render_png<F>(path: &std::path::Path, width: u32, height: u32, draw: F) -> crate::Result<()>
+/// Output format of the static figures: PNG (default), SVG, or both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FigureFormat {
+    /// Raster PNG only.
+    #[default]
+    Png,
+    /// Vector SVG only (text as glyph outlines, raster parts as embedded PNG images).
+    Svg,
+    /// Both, with the same file stem.
+    Both,
+}
+
+impl FigureFormat {
+    /// The accepted spellings, for error messages.
+    pub const ACCEPTED: &'static str = "png, svg, both";
+
+    /// Whether the PNG is written.
+    pub fn png(self) -> bool {
+        matches!(self, FigureFormat::Png | FigureFormat::Both)
+    }
+
+    /// Whether the SVG is written.
+    pub fn svg(self) -> bool {
+        matches!(self, FigureFormat::Svg | FigureFormat::Both)
+    }
+
+    /// The files a figure at `png_path` (a `.png` path) is written to in this format.
+    pub fn files(self, png_path: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut v = Vec::new();
+        if self.png() {
+            v.push(png_path.to_path_buf());
+        }
+        if self.svg() {
+            v.push(png_path.with_extension("svg"));
+        }
+        v
+    }
+}
+
+impl std::str::FromStr for FigureFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "png" => Ok(FigureFormat::Png),
+            "svg" => Ok(FigureFormat::Svg),
+            "both" => Ok(FigureFormat::Both),
+            _ => Err(format!("accepted values: {}", FigureFormat::ACCEPTED)),
+        }
+    }
+}
+
+static FORMAT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Set the process-wide format of [`render_figure`] (the command line's `--format`).
+pub fn set_figure_format(format: FigureFormat) {
+    let v = match format {
+        FigureFormat::Png => 0,
+        FigureFormat::Svg => 1,
+        FigureFormat::Both => 2,
+    };
+    FORMAT.store(v, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The process-wide figure format (PNG unless [`set_figure_format`] changed it).
+pub fn figure_format() -> FigureFormat {
+    match FORMAT.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => FigureFormat::Svg,
+        2 => FigureFormat::Both,
+        _ => FigureFormat::Png,
+    }
+}
+
+/// Render a `width x height` figure with `draw` in the process-wide [`figure_format`]: the PNG
+/// at `path` (a `.png` path) and/or the SVG beside it (same stem, `.svg`). See
+/// [`render_figure_as`].
+pub fn render_figure<F>(
+    path: &std::path::Path,
+    width: u32,
+    height: u32,
+    draw: F,
+) -> crate::Result<()>
 where
-    F: FnOnce(
-        &plotters::drawing::DrawingArea<
-            plotters::prelude::BitMapBackend<'_>,
-            plotters::coord::Shift,
-        >,
-    ) -> crate::Result<()>,
+    F: FnMut(&chart::Area<'_>) -> crate::Result<()>,
+{
+    render_figure_as(path, width, height, figure_format(), draw)
+}
+
+/// Render a `width x height` figure with `draw` (called once per output format) as `format`,
+/// each file saved atomically: written to a temporary file beside the target, renamed over it
+/// only on success.
+pub fn render_figure_as<F>(
+    path: &std::path::Path,
+    width: u32,
+    height: u32,
+    format: FigureFormat,
+    mut draw: F,
+) -> crate::Result<()>
+where
+    F: FnMut(&chart::Area<'_>) -> crate::Result<()>,
 {
     use plotters::prelude::*;
+    use svg::FigureBackend;
     register_fonts();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "figure.png".into());
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}.png", std::process::id()));
-    let result = (|| {
-        let root = BitMapBackend::new(&tmp, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error(path))?;
-        draw(&root)?;
-        root.present().map_err(draw_error(path))?;
-        drop(root);
-        std::fs::rename(&tmp, path).map_err(|e| crate::Error::Output {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    for target in format.files(path) {
+        let svg = target.extension().is_some_and(|e| e == "svg");
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "figure".into());
+        let ext = if svg { "svg" } else { "png" };
+        let tmp = target.with_file_name(format!(".{name}.tmp-{}.{ext}", std::process::id()));
+        let result = (|| {
+            let backend = if svg {
+                FigureBackend::Svg(svg::SvgBackend::new(&tmp, (width, height)))
+            } else {
+                FigureBackend::Png(BitMapBackend::new(&tmp, (width, height)))
+            };
+            let root = backend.into_drawing_area();
+            root.fill(&WHITE).map_err(draw_error(&target))?;
+            draw(&root)?;
+            root.present().map_err(draw_error(&target))?;
+            drop(root);
+            std::fs::rename(&tmp, &target).map_err(|e| crate::Error::Output {
+                path: target.clone(),
+                message: e.to_string(),
+            })
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+            return result;
+        }
     }
-    result
+    Ok(())
 }
 
 /// Unicode subscript of `c`, if the alphabet has one (DejaVu Sans draws all of them).

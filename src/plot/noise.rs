@@ -1,7 +1,7 @@
 //! Figures of the noisy model: bifurcation diagrams of the axisymmetric stationary states.
 
 use super::chart::{palette, Axis, LineChart, Series, Style};
-use super::{draw_error, render_png, FONT};
+use super::{draw_error, render_figure, FONT};
 use crate::stationary::StationaryState;
 use crate::Result;
 use plotters::prelude::*;
@@ -45,7 +45,7 @@ pub(crate) fn runs(points: &[(f64, f64, bool)]) -> Vec<(bool, Vec<(f64, f64)>)> 
 pub fn bifurcation_figure(path: &Path, title: &str, panels: &[BranchPanel<'_>]) -> Result<()> {
     let cols = panels.len().clamp(1, 3);
     let rows = panels.len().div_ceil(cols).max(1);
-    render_png(path, 560 * cols as u32, 460 * rows as u32 + 50, |root| {
+    render_figure(path, 560 * cols as u32, 460 * rows as u32 + 50, |root| {
         let (title_area, body) = root.split_vertically(50);
         title_area
             .titled(title, (FONT, 22))

@@ -2,7 +2,7 @@
 
 use super::chart::{palette, Axis, LineChart, Series, Style};
 use super::noise::{runs, MARGINAL};
-use super::{draw_error, render_png, FONT};
+use super::{draw_error, render_figure, FONT};
 use crate::compare::noise::RateRow;
 use crate::stationary::StationaryState;
 use crate::Result;
@@ -22,7 +22,7 @@ pub struct RatePanel {
 /// errors; zero line and `nu = nu_l` marked.
 pub fn rates_figure(path: &Path, title: &str, panels: &[RatePanel]) -> Result<()> {
     let cols = panels.len().clamp(1, 3);
-    render_png(path, 600 * cols as u32, 520, |root| {
+    render_figure(path, 600 * cols as u32, 520, |root| {
         let (title_area, body) = root.split_vertically(50);
         title_area
             .titled(title, (FONT, 22))
@@ -138,7 +138,7 @@ pub fn hysteresis_figure(
     fold: f64,
     curves: &[SweepCurve],
 ) -> Result<()> {
-    render_png(path, 900, 620, |root| {
+    render_figure(path, 900, 620, |root| {
         let (title_area, body) = root.split_vertically(50);
         title_area
             .titled(title, (FONT, 22))

@@ -16,7 +16,7 @@
 use super::chart::{
     palette, sphere_histogram, sphere_map, Axis, Heatmap, LineChart, Series, Style,
 };
-use super::render_png;
+use super::render_figure;
 use super::rundir::{DensityFrame, RunDir, RunKind, TokenFrame};
 use crate::special::gegenbauer::harmonic_dimension;
 use crate::spectral::Geometry;
@@ -90,7 +90,7 @@ pub fn plot_run(dir: &Path, out: Option<&Path>) -> Result<Vec<RunFigure>> {
         ));
         c.legend = plotters::prelude::SeriesLabelPosition::LowerRight;
         let p = out.join("energy.png");
-        render_png(&p, 800, 500, |a| c.draw(a, &p))?;
+        render_figure(&p, 800, 500, |a| c.draw(a, &p))?;
         figs.push(RunFigure {
             path: p,
             caption: format!(
@@ -161,7 +161,7 @@ pub fn plot_run(dir: &Path, out: Option<&Path>) -> Result<Vec<RunFigure>> {
         c.y = Axis::log("C_l", lo, hi);
         c.legend = plotters::prelude::SeriesLabelPosition::LowerRight;
         let p = out.join("power.png");
-        render_png(&p, 900, 560, |a| c.draw(a, &p))?;
+        render_figure(&p, 900, 560, |a| c.draw(a, &p))?;
         figs.push(RunFigure {
             path: p,
             caption: format!(
@@ -209,7 +209,7 @@ pub fn plot_run(dir: &Path, out: Option<&Path>) -> Result<Vec<RunFigure>> {
                 ));
                 c.legend = plotters::prelude::SeriesLabelPosition::LowerRight;
                 let p = out.join("clusters.png");
-                render_png(&p, 800, 500, |a| c.draw(a, &p))?;
+                render_figure(&p, 800, 500, |a| c.draw(a, &p))?;
                 figs.push(RunFigure {
                     path: p,
                     caption: format!(
@@ -305,7 +305,7 @@ fn token_figures(
         }
         c.y = Axis::linear("density ρ (histogram)", 0.0, hi * 1.05);
         let p = out.join("snapshots.png");
-        render_png(&p, 900, 520, |a| c.draw(a, &p))?;
+        render_figure(&p, 900, 520, |a| c.draw(a, &p))?;
         figs.push(RunFigure {
             path: p,
             caption: format!(
@@ -356,7 +356,7 @@ fn token_figures(
                 v
             })
             .fold(1.0, f64::max);
-        render_png(&p, 1200, 360 * n.div_ceil(2) as u32, |area| {
+        render_figure(&p, 1200, 360 * n.div_ceil(2) as u32, |area| {
             let panels = area.split_evenly((n.div_ceil(2), 2));
             for ((f, m), panel) in chosen.iter().zip(&maps).zip(panels.iter()) {
                 let pts: Vec<(f64, f64)> =
@@ -432,7 +432,7 @@ fn kymograph(
         overlays: Vec::new(),
     };
     let p = out.join("kymograph.png");
-    render_png(&p, 900, 620, |a| map.draw(a, &p))?;
+    render_figure(&p, 900, 620, |a| map.draw(a, &p))?;
     Ok(RunFigure {
         path: p,
         caption: format!(
@@ -507,7 +507,7 @@ fn density_figures(
                 ));
             }
             let p = out.join("snapshots.png");
-            render_png(&p, 900, 520, |a| c.draw(a, &p))?;
+            render_figure(&p, 900, 520, |a| c.draw(a, &p))?;
             figs.push(RunFigure {
                 path: p,
                 caption: format!("{what}: density ρ against {xlabel} at four outputs"),
@@ -548,7 +548,7 @@ fn density_figures(
             let hi = finite_range(chosen.iter().flat_map(|f| f.density.iter().copied()))
                 .unwrap_or((0.0, 1.0));
             let p = out.join("snapshots.png");
-            render_png(&p, 1200, 360 * n.div_ceil(2) as u32, |area| {
+            render_figure(&p, 1200, 360 * n.div_ceil(2) as u32, |area| {
                 let panels = area.split_evenly((n.div_ceil(2), 2));
                 for (f, panel) in chosen.iter().zip(panels.iter()) {
                     let nlon = f.shape[1];

@@ -555,7 +555,7 @@ fn summary_figure(
     }
     let series_kind = !final_columns(&m.kind).is_empty();
     let title_kind = m.kind.clone();
-    crate::plot::render_png(path, if series_kind { 1400 } else { 800 }, 560, |root| {
+    crate::plot::render_figure(path, if series_kind { 1400 } else { 800 }, 560, |root| {
         let (left, right) = if series_kind {
             let (l, r) = root.split_horizontally(700);
             (l, Some(r))
