@@ -538,3 +538,121 @@ fn per_frame_layout_of_earlier_versions_is_still_read() {
     assert_eq!(std::fs::read(b.join("movie.gif")).unwrap(), gif);
     ok(&["plot", bd]);
 }
+
+/// A stand-in `ffmpeg` (a shell script) in an otherwise empty PATH: it records its arguments and
+/// copies its standard input (the raw frames) to its last argument, or fails with a message.
+fn fake_ffmpeg(name: &str, fail: bool) -> PathBuf {
+    let bin = out_dir(name).with_extension("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("ffmpeg");
+    let body = if fail {
+        "#!/bin/sh\n/bin/cat > /dev/null\necho 'Unknown encoder libx264' >&2\nexit 1\n".to_string()
+    } else {
+        format!(
+            "#!/bin/sh\nfor a; do last=$a; done\nprintf '%s\\n' \"$@\" > {}\n/bin/cat > \"$last\"\n",
+            bin.join("args.txt").display()
+        )
+    };
+    std::fs::write(&script, body).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// The MP4 route without a real ffmpeg: the frames piped to `ffmpeg -f rawvideo` are the GIF's
+/// frames (same size, same count, same pictures up to the GIF's 256-colour palette), with the
+/// declared size, pixel format and rate; a failing ffmpeg is one line, non-zero exit, and leaves
+/// neither movie.mp4 nor its temporary file.
+#[test]
+fn mp4_frames_are_piped_raw_to_ffmpeg() {
+    let bin = fake_ffmpeg("fake-ok", false);
+    let dir = out_dir("mp4");
+    let d = dir.to_str().unwrap();
+    let args = [
+        "particles",
+        "--dim",
+        "2",
+        "--n",
+        "60",
+        "--beta",
+        "4",
+        "--seed",
+        "3",
+        "--movie",
+        "--movie-format",
+        "both",
+        "--out",
+        d,
+    ];
+    let o = common::attnflow()
+        .args(args)
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+    common::assert_success(&args, &o);
+    let gif = decode(&dir.join("movie.gif"));
+    let raw = std::fs::read(dir.join("movie.mp4")).unwrap();
+    let frame = gif.width * gif.height * 3;
+    assert_eq!(
+        raw.len(),
+        frame * gif.frames.len(),
+        "one raw RGB frame per GIF frame"
+    );
+    let argv = std::fs::read_to_string(bin.join("args.txt")).unwrap();
+    let argv: Vec<&str> = argv.lines().collect();
+    let after = |flag: &str| argv[argv.iter().position(|a| *a == flag).unwrap() + 1];
+    assert_eq!(after("-f"), "rawvideo");
+    assert_eq!(after("-pix_fmt"), "rgb24");
+    assert_eq!(after("-s"), format!("{}x{}", gif.width, gif.height));
+    let fps: f64 = after("-r").parse().unwrap();
+    let gif_fps = 100.0 / gif.delays[0] as f64;
+    assert!(
+        (fps - gif_fps).abs() < 0.05 * gif_fps,
+        "rate {fps} vs GIF {gif_fps}"
+    );
+    assert!(
+        argv.last().unwrap().contains(".movie.mp4.tmp"),
+        "written to a temporary file"
+    );
+    for (k, g) in gif.frames.iter().enumerate().step_by(37) {
+        let r = &raw[k * frame..(k + 1) * frame];
+        let diff: Vec<i32> = r
+            .iter()
+            .zip(g)
+            .map(|(a, b)| (*a as i32 - *b as i32).abs())
+            .collect();
+        let mean = diff.iter().sum::<i32>() as f64 / diff.len() as f64;
+        assert!(
+            mean < 4.0 && *diff.iter().max().unwrap() <= 48,
+            "frame {k}: mean {mean}"
+        );
+    }
+    assert!(
+        changed(&raw[..frame], &raw[raw.len() - frame..]) > 0.001,
+        "the movie moves"
+    );
+    // A failing ffmpeg: one line naming it, non-zero exit, nothing left behind.
+    let bad = fake_ffmpeg("fake-fail", true);
+    std::fs::remove_file(dir.join("movie.mp4")).unwrap();
+    let args = ["movie", d, "--format", "mp4"];
+    let o = common::attnflow()
+        .args(args)
+        .env("PATH", &bad)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("ffmpeg failed") && err.contains("Unknown encoder"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!dir.join("movie.mp4").exists());
+    let leftovers = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .count();
+    assert_eq!(leftovers, 0, "temporary file removed");
+}
