@@ -524,18 +524,15 @@ impl DrawingBackend for SvgBackend {
             // i.e. radius r + ½ about the centre pixel's middle: a zero-length round-capped
             // stroke of width 2r + 1 through it.
             let paint = Paint::Dot(c.rgb, 2 * radius + 1);
-            if c.alpha >= 1.0
-                && matches!(&self.pending, Some((p, _)) if *p == paint)
-                && !self.dots.insert(center)
-            {
+            let same = matches!(&self.pending, Some((p, _)) if *p == paint);
+            if c.alpha >= 1.0 && same && self.dots.contains(&center) {
                 return Ok(());
-            }
-            if !matches!(&self.pending, Some((p, _)) if *p == paint) {
-                self.flush_pending();
-                self.dots.insert(center);
             }
             let d = format!("M{}.5 {}.5h0", center.0, center.1);
             self.shape(paint, c.alpha, d);
+            if c.alpha >= 1.0 {
+                self.dots.insert(center);
+            }
             return Ok(());
         }
         let r = radius as f64;
