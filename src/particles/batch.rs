@@ -28,9 +28,9 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::fastexp::exp2_nonpositive;
-use super::lanes::Lanes;
 use super::StepControl;
 use crate::butcher::dopri5::{A as DP_A, B as DP_B, B_HAT as DP_BSTAR};
+use crate::spectral::simd::Lanes;
 use crate::spectral::simd::SimdPath;
 use crate::{Error, Model, Result};
 
@@ -49,11 +49,19 @@ impl Lanes for One {
         One(v)
     }
     #[inline(always)]
-    unsafe fn load(p: *const f64) -> Self {
+    fn load(s: &[f64]) -> Self {
+        One(s[0])
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f64]) {
+        s[0] = self.0;
+    }
+    #[inline(always)]
+    unsafe fn load_ptr(p: *const f64) -> Self {
         unsafe { One(*p) }
     }
     #[inline(always)]
-    unsafe fn store(self, p: *mut f64) {
+    unsafe fn store_ptr(self, p: *mut f64) {
         unsafe { *p = self.0 }
     }
     #[inline(always)]
@@ -73,11 +81,27 @@ impl Lanes for One {
         One(self.0 * b.0 + c.0)
     }
     #[inline(always)]
+    fn mul_sub(self, b: Self, c: Self) -> Self {
+        One(self.0 * b.0 - c.0)
+    }
+    #[inline(always)]
+    fn select_eq(key: Self, probe: Self, yes: Self, no: Self) -> Self {
+        if key.0 == probe.0 {
+            yes
+        } else {
+            no
+        }
+    }
+    #[inline(always)]
     fn exp2<const CLAMPED: bool>(self) -> Self {
         One(exp2_nonpositive::<false>(self.0))
     }
     #[inline(always)]
     fn sum(self) -> f64 {
+        self.0
+    }
+    #[inline(always)]
+    fn sum_in_order(self) -> f64 {
         self.0
     }
 }
@@ -200,7 +224,7 @@ unsafe fn group_avx2(
     poll: &dyn Fn() -> bool,
     observe: Observe,
 ) -> Result<()> {
-    group_generic::<super::lanes::Avx2>(spec, x0, poll, observe)
+    group_generic::<crate::spectral::simd::Avx2>(spec, x0, poll, observe)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -211,7 +235,7 @@ unsafe fn group_avx512(
     poll: &dyn Fn() -> bool,
     observe: Observe,
 ) -> Result<()> {
-    group_generic::<super::lanes::Avx512>(spec, x0, poll, observe)
+    group_generic::<crate::spectral::simd::Avx512>(spec, x0, poll, observe)
 }
 
 #[inline(always)]
@@ -332,35 +356,39 @@ impl<L: Lanes, const D: usize> Group<L, D> {
                 for j in i + 1..n {
                     let mut q = L::zero();
                     for k in 0..d {
-                        let dk =
-                            L::load(xp.add((j * d + k) * w)).sub(L::load(xp.add((i * d + k) * w)));
+                        let dk = L::load_ptr(xp.add((j * d + k) * w))
+                            .sub(L::load_ptr(xp.add((i * d + k) * w)));
                         q = dk.mul_add(dk, q);
                     }
                     let wt = q.mul(hb).exp2::<true>();
                     wsum = wsum.add(wt);
                     let sj = sp.add(j * sw * w);
-                    L::load(sj.add(d * w)).add(wt).store(sj.add(d * w));
+                    L::load_ptr(sj.add(d * w)).add(wt).store_ptr(sj.add(d * w));
                     for k in 0..d {
-                        let dk =
-                            L::load(xp.add((j * d + k) * w)).sub(L::load(xp.add((i * d + k) * w)));
+                        let dk = L::load_ptr(xp.add((j * d + k) * w))
+                            .sub(L::load_ptr(xp.add((i * d + k) * w)));
                         let wd = wt.mul(dk);
                         if big {
                             let si = sp.add((i * sw + k) * w);
-                            L::load(si).add(wd).store(si);
+                            L::load_ptr(si).add(wd).store_ptr(si);
                         } else {
                             acc[k] = acc[k].add(wd);
                         }
                         let sjk = sj.add(k * w);
-                        L::load(sjk).sub(wd).store(sjk);
+                        L::load_ptr(sjk).sub(wd).store_ptr(sjk);
                     }
                 }
                 let si = sp.add(i * sw * w);
                 if !big {
                     for k in 0..d {
-                        L::load(si.add(k * w)).add(acc[k]).store(si.add(k * w));
+                        L::load_ptr(si.add(k * w))
+                            .add(acc[k])
+                            .store_ptr(si.add(k * w));
                     }
                 }
-                L::load(si.add(d * w)).add(wsum).store(si.add(d * w));
+                L::load_ptr(si.add(d * w))
+                    .add(wsum)
+                    .store_ptr(si.add(d * w));
             }
         }
         let out: &mut [f64] = match out {
@@ -407,7 +435,7 @@ impl<L: Lanes, const D: usize> Group<L, D> {
         };
         // SAFETY: offsets below `len`, `h` has at least `w` entries.
         unsafe {
-            let h = L::load(self.h.as_ptr());
+            let h = L::load_ptr(self.h.as_ptr());
             for i in 0..n {
                 let mut norm = L::zero();
                 for k in 0..d {
@@ -416,23 +444,23 @@ impl<L: Lanes, const D: usize> Group<L, D> {
                     for (s, c) in coef.iter().enumerate() {
                         if *c != 0.0 {
                             let kv = if from_v { &self.v } else { &self.stages[s] };
-                            inc = L::splat(*c).mul_add(L::load(kv.as_ptr().add(idx)), inc);
+                            inc = L::splat(*c).mul_add(L::load_ptr(kv.as_ptr().add(idx)), inc);
                         }
                     }
-                    let val = h.mul_add(inc, L::load(self.x.as_ptr().add(idx)));
+                    let val = h.mul_add(inc, L::load_ptr(self.x.as_ptr().add(idx)));
                     norm = val.mul_add(val, norm);
-                    val.store(out.as_mut_ptr().add(idx));
+                    val.store_ptr(out.as_mut_ptr().add(idx));
                 }
                 let mut nb = [0.0; MAX_W];
-                norm.store(nb.as_mut_ptr());
+                norm.store_ptr(nb.as_mut_ptr());
                 for l in 0..w {
                     nb[l] = 1.0 / nb[l].sqrt();
                 }
-                let inv = L::load(nb.as_ptr());
+                let inv = L::load_ptr(nb.as_ptr());
                 for k in 0..d {
                     let idx = (i * d + k) * w;
-                    let val = L::load(out.as_ptr().add(idx));
-                    val.mul(inv).store(out.as_mut_ptr().add(idx));
+                    let val = L::load_ptr(out.as_ptr().add(idx));
+                    val.mul(inv).store_ptr(out.as_mut_ptr().add(idx));
                 }
             }
         }

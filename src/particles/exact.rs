@@ -43,10 +43,10 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::fastexp::{exp2_nonpositive, madd};
-#[cfg(target_arch = "x86_64")]
-use super::lanes::{Avx2, Avx512, Lanes};
 use super::velocity::VelocityField;
 use crate::spectral::simd::SimdPath;
+#[cfg(target_arch = "x86_64")]
+use crate::spectral::simd::{Avx2, Avx512, Lanes};
 use crate::Model;
 use rayon::prelude::*;
 
@@ -363,7 +363,7 @@ fn accumulate_packed<L: Lanes, const KN: usize, const R: usize>(
         let base = q * L::W * dim + L::W * k0;
         for kk in 0..KN {
             // SAFETY: base + W kk + W <= (q + 1) W dim <= blocks.len() (asserted above).
-            let c = unsafe { L::load(blocks.as_ptr().add(base + L::W * kk)) };
+            let c = unsafe { L::load_ptr(blocks.as_ptr().add(base + L::W * kk)) };
             for r in 0..R {
                 a[r][kk] = w[r][q].mul_add(c.sub(xk[r][kk]), a[r][kk]);
             }
@@ -417,7 +417,7 @@ fn row_sums_packed<L: Lanes, const CLAMPED: bool, const R: usize>(
             let mut z = [[zero; 4]; R];
             let mut term = |k: usize, s: usize| {
                 // SAFETY: W k + W <= W d = blk.len().
-                let c = unsafe { L::load(blk.as_ptr().add(wd * k)) };
+                let c = unsafe { L::load_ptr(blk.as_ptr().add(wd * k)) };
                 for r in 0..R {
                     let dk = c.sub(xv[r * d + k]);
                     z[r][s] = dk.mul_add(dk, z[r][s]);
@@ -470,9 +470,9 @@ fn row_sums_packed<L: Lanes, const CLAMPED: bool, const R: usize>(
     for r in 0..R {
         let (xr, or) = (&xi[r * d..(r + 1) * d], &mut out[r * d..(r + 1) * d]);
         for k in 0..d {
-            or[k] = acc[r * d + k].sum();
+            or[k] = acc[r * d + k].sum_in_order();
         }
-        sw[r] = aw[r].sum();
+        sw[r] = aw[r].sum_in_order();
         for xj in p.x.chunks_exact(d).skip(wd * nblocks) {
             let w = exp2_nonpositive::<true>(exponent::<true>(xr, |k| xj[k], p.hb));
             for k in 0..d {
@@ -594,9 +594,9 @@ fn finish_tile_row<L: Lanes, const D: usize, const SYM: bool>(
 ) {
     let nj = cols.plain[0].len();
     for k in 0..D {
-        out[k] += a[k].sum();
+        out[k] += a[k].sum_in_order();
     }
-    let mut sw = aw.sum();
+    let mut sw = aw.sum_in_order();
     let mut tail = [0.0f64; D];
     for j in padded..nj {
         let w = exp2_nonpositive::<true>(exponent::<true>(xi, |k| cols.plain[k][j], cols.hb));
@@ -661,7 +661,7 @@ fn tile_rows<L: Lanes, const D: usize, const R: usize, const SYM: bool, const CL
     // scheduler.
     let exponents = |j: usize| -> [L; R] {
         // SAFETY: see above (j + W <= padded).
-        let c: [L; D] = std::array::from_fn(|k| unsafe { L::load(cp[k].add(j)) });
+        let c: [L; D] = std::array::from_fn(|k| unsafe { L::load_ptr(cp[k].add(j)) });
         std::array::from_fn(|r| {
             let d0 = c[0].sub(xs[r][0]);
             let mut q = d0.mul(d0);
@@ -682,7 +682,7 @@ fn tile_rows<L: Lanes, const D: usize, const R: usize, const SYM: bool, const CL
                 z
             };
             for r in 0..R {
-                unsafe { z[r].exp2::<CLAMPED>().store(wp.add(r * TILE + j)) };
+                unsafe { z[r].exp2::<CLAMPED>().store_ptr(wp.add(r * TILE + j)) };
             }
             z = next;
         }
@@ -692,8 +692,8 @@ fn tile_rows<L: Lanes, const D: usize, const R: usize, const SYM: bool, const CL
     for b in 0..blocks {
         let j = L::W * b;
         unsafe {
-            let c: [L; D] = std::array::from_fn(|k| L::load(cp[k].add(j)));
-            let w: [L; R] = std::array::from_fn(|r| L::load(wp.add(r * TILE + j)));
+            let c: [L; D] = std::array::from_fn(|k| L::load_ptr(cp[k].add(j)));
+            let w: [L; R] = std::array::from_fn(|r| L::load_ptr(wp.add(r * TILE + j)));
             let dd: [[L; D]; R] =
                 std::array::from_fn(|r| std::array::from_fn(|k| c[k].sub(xs[r][k])));
             for r in 0..R {
@@ -705,18 +705,18 @@ fn tile_rows<L: Lanes, const D: usize, const R: usize, const SYM: bool, const CL
             if SYM {
                 for k in 0..D {
                     let slot = ap.add(k * padded + j);
-                    let mut cur = L::load(slot);
+                    let mut cur = L::load_ptr(slot);
                     for r in 0..R {
                         cur = w[r].mul_add(dd[r][k], cur);
                     }
-                    cur.store(slot);
+                    cur.store_ptr(slot);
                 }
                 let slot = ap.add(D * padded + j);
-                let mut cur = L::load(slot);
+                let mut cur = L::load_ptr(slot);
                 for r in 0..R {
                     cur = cur.add(w[r]);
                 }
-                cur.store(slot);
+                cur.store_ptr(slot);
             }
         }
     }

@@ -12,7 +12,6 @@ pub mod ensemble;
 pub mod exact;
 pub mod fastexp;
 pub mod integrate;
-pub(crate) mod lanes;
 pub mod noise;
 pub mod run;
 pub mod sphere_fast;

@@ -13,7 +13,7 @@
 //! the scalar loop with the library `exp`. Each row is a sequential sum over the sources in a
 //! fixed order: results do not depend on the thread count.
 
-use super::lanes::Lanes;
+use crate::spectral::simd::Lanes;
 use crate::spectral::simd::SimdPath;
 use crate::Model;
 
@@ -57,27 +57,27 @@ fn row<L: Lanes>(src: &Sources, xi: &[f64], c: f64, acc: &mut [L], vi: &mut [f64
         let mut d2 = L::zero();
         for (k, &xik) in xi.iter().enumerate() {
             // SAFETY: j + W <= len (len is a multiple of 8 >= W) inside column k.
-            let xj = unsafe { L::load(src.cols.as_ptr().add(k * src.len + j)) };
+            let xj = unsafe { L::load_ptr(src.cols.as_ptr().add(k * src.len + j)) };
             let d = xj.sub(L::splat(xik));
             d2 = d.mul_add(d, d2);
         }
         // SAFETY: as above, for the masses.
-        let m = unsafe { L::load(src.mass.as_ptr().add(j)) };
+        let m = unsafe { L::load_ptr(src.mass.as_ptr().add(j)) };
         let w = m.mul(neg_c.mul(d2).exp2::<true>());
         for (k, &xik) in xi.iter().enumerate() {
             // SAFETY: as above.
-            let xj = unsafe { L::load(src.cols.as_ptr().add(k * src.len + j)) };
+            let xj = unsafe { L::load_ptr(src.cols.as_ptr().add(k * src.len + j)) };
             acc[k] = w.mul_add(xj.sub(L::splat(xik)), acc[k]);
         }
         q = w.mul(half).mul_add(d2, q);
         ws = ws.add(w);
         j += L::W;
     }
-    let q = q.sum();
+    let q = q.sum_in_order();
     for k in 0..dim {
-        vi[k] = acc[k].sum() + q * xi[k];
+        vi[k] = acc[k].sum_in_order() + q * xi[k];
     }
-    (ws.sum(), q)
+    (ws.sum_in_order(), q)
 }
 
 /// Rows `first..first + v.len() / dim` with lanes `L`: velocities into `v`, weight sums
@@ -113,7 +113,7 @@ unsafe fn rows_avx512(
     v: &mut [f64],
     ws: &mut [f64],
 ) {
-    rows::<super::lanes::Avx512>(src, x, c, first, v, ws)
+    rows::<crate::spectral::simd::Avx512>(src, x, c, first, v, ws)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -122,7 +122,7 @@ unsafe fn rows_avx512(
 ///
 /// Only after run-time detection of AVX2 and FMA.
 unsafe fn rows_avx2(src: &Sources, x: &[f64], c: f64, first: usize, v: &mut [f64], ws: &mut [f64]) {
-    rows::<super::lanes::Avx2>(src, x, c, first, v, ws)
+    rows::<crate::spectral::simd::Avx2>(src, x, c, first, v, ws)
 }
 
 /// The instruction set [`weighted_exact`] uses for `path` on this processor (AVX-512 also

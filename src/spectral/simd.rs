@@ -72,6 +72,8 @@ impl SimdPath {
     }
 }
 
+use crate::particles::fastexp::exp2_nonpositive;
+
 /// `W` lanes of `f64`. Implementations other than [`Portable`] may only be used inside
 /// functions compiled with their target features (see the module documentation).
 pub(crate) trait Lanes: Copy {
@@ -95,8 +97,35 @@ pub(crate) trait Lanes: Copy {
     fn mul_sub(self, b: Self, c: Self) -> Self;
     /// Lane-wise `if key == probe { yes } else { no }`.
     fn select_eq(key: Self, probe: Self, yes: Self, no: Self) -> Self;
-    /// Sum of the lanes in a fixed order.
+    /// Sum of the lanes in a fixed order (the harmonic engine's: even lanes and odd lanes
+    /// apart, see each implementation).
     fn sum(self) -> f64;
+    /// All lanes zero.
+    #[inline(always)]
+    fn zero() -> Self {
+        Self::splat(0.0)
+    }
+    /// Lanes from `p[..W]`.
+    ///
+    /// # Safety
+    ///
+    /// `p[..W]` must be readable.
+    unsafe fn load_ptr(p: *const f64) -> Self;
+    /// Store into `p[..W]`.
+    ///
+    /// # Safety
+    ///
+    /// `p[..W]` must be writable.
+    unsafe fn store_ptr(self, p: *mut f64);
+    /// `2^self` lane for lane, equal to
+    /// [`crate::particles::fastexp::exp2_nonpositive`] (`::<true>` in the SIMD paths,
+    /// `::<false>` in the portable one; see [`crate::particles::fastexp::exp2_avx2`] for
+    /// `CLAMPED`).
+    fn exp2<const CLAMPED: bool>(self) -> Self;
+    /// Sum of the lanes in the order of the particle kernels: sequential
+    /// `((a0 + a1) + a2) + a3` for four lanes, adjacent pairs
+    /// `((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))` for eight.
+    fn sum_in_order(self) -> f64;
 }
 
 /// Portable lanes: four `f64`, unfused arithmetic.
@@ -171,6 +200,24 @@ impl Lanes for Portable {
     fn sum(self) -> f64 {
         (self.0[0] + self.0[2]) + (self.0[1] + self.0[3])
     }
+    #[inline(always)]
+    unsafe fn load_ptr(p: *const f64) -> Self {
+        // SAFETY: the caller guarantees p[..4] is readable.
+        Self::load(unsafe { std::slice::from_raw_parts(p, 4) })
+    }
+    #[inline(always)]
+    unsafe fn store_ptr(self, p: *mut f64) {
+        // SAFETY: the caller guarantees p[..4] is writable.
+        self.store(unsafe { std::slice::from_raw_parts_mut(p, 4) })
+    }
+    #[inline(always)]
+    fn exp2<const CLAMPED: bool>(self) -> Self {
+        Portable(self.0.map(exp2_nonpositive::<false>))
+    }
+    #[inline(always)]
+    fn sum_in_order(self) -> f64 {
+        ((self.0[0] + self.0[1]) + self.0[2]) + self.0[3]
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -179,6 +226,7 @@ pub(crate) use x86::{Avx2, Avx512};
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::Lanes;
+    use crate::particles::fastexp::{exp2_avx2, exp2_avx512};
     use std::arch::x86_64::*;
 
     /// Four lanes in an AVX register (AVX2 + FMA).
@@ -236,6 +284,24 @@ mod x86 {
             self.store(&mut a);
             (a[0] + a[2]) + (a[1] + a[3])
         }
+        #[inline(always)]
+        unsafe fn load_ptr(p: *const f64) -> Self {
+            unsafe { Avx2(_mm256_loadu_pd(p)) }
+        }
+        #[inline(always)]
+        unsafe fn store_ptr(self, p: *mut f64) {
+            unsafe { _mm256_storeu_pd(p, self.0) }
+        }
+        #[inline(always)]
+        fn exp2<const CLAMPED: bool>(self) -> Self {
+            unsafe { Avx2(exp2_avx2::<CLAMPED>(self.0)) }
+        }
+        #[inline(always)]
+        fn sum_in_order(self) -> f64 {
+            let mut a = [0.0; 4];
+            self.store(&mut a);
+            ((a[0] + a[1]) + a[2]) + a[3]
+        }
     }
 
     /// Eight lanes in an AVX-512 register.
@@ -292,6 +358,24 @@ mod x86 {
             let mut a = [0.0; 8];
             self.store(&mut a);
             ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
+        }
+        #[inline(always)]
+        unsafe fn load_ptr(p: *const f64) -> Self {
+            unsafe { Avx512(_mm512_loadu_pd(p)) }
+        }
+        #[inline(always)]
+        unsafe fn store_ptr(self, p: *mut f64) {
+            unsafe { _mm512_storeu_pd(p, self.0) }
+        }
+        #[inline(always)]
+        fn exp2<const CLAMPED: bool>(self) -> Self {
+            unsafe { Avx512(exp2_avx512::<CLAMPED>(self.0)) }
+        }
+        #[inline(always)]
+        fn sum_in_order(self) -> f64 {
+            let mut a = [0.0; 8];
+            self.store(&mut a);
+            ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
         }
     }
 }
