@@ -390,3 +390,57 @@ fn bad_format_is_one_line_exit_2() {
         );
     }
 }
+
+/// A compare experiment's report.md links the figures it wrote: the SVG in place of the PNG with
+/// `--format svg`, the PNG plus a link to the SVG with `--format both`; every linked file exists.
+#[test]
+fn reports_link_the_files_of_the_format() {
+    for (format, png, svg) in [
+        ("svg", false, true),
+        ("both", true, true),
+        ("png", true, false),
+    ] {
+        let dir = tmp(&format!("report-{format}"));
+        let out = bin()
+            .args([
+                "compare",
+                "staircase",
+                "--preset",
+                "gkpr",
+                "--format",
+                format,
+                "--out",
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+        let mut links = Vec::new();
+        for part in md.split("](").skip(1) {
+            links.push(part.split(')').next().unwrap().to_string());
+        }
+        let figs: Vec<&String> = links
+            .iter()
+            .filter(|l| l.ends_with(".png") || l.ends_with(".svg"))
+            .collect();
+        assert!(figs.len() >= 2, "{format}: {md}");
+        for f in &figs {
+            assert!(dir.join(f).is_file(), "{format}: {f} linked but missing");
+        }
+        assert_eq!(
+            figs.iter().any(|f| f.ends_with(".png")),
+            png,
+            "{format}: {md}"
+        );
+        assert_eq!(
+            figs.iter().any(|f| f.ends_with(".svg")),
+            svg,
+            "{format}: {md}"
+        );
+    }
+}

@@ -59,9 +59,23 @@ impl Report {
         self.markdown += "\n";
     }
 
-    /// Reference a figure file (relative to the report) with a caption.
+    /// Reference a figure file (a `.png` name relative to the report) with a caption, in the
+    /// process-wide figure format ([`crate::plot::figure_format`]): the PNG, the SVG in its
+    /// place (`--format svg`), or the PNG with a link to the SVG (`--format both`).
     pub fn figure(&mut self, file: &str, caption: &str) {
-        self.markdown += &format!("![{caption}]({file})\n\n*{caption}*\n\n");
+        self.figure_as(file, caption, crate::plot::figure_format());
+    }
+
+    /// [`Report::figure`] for an explicit `format`.
+    pub fn figure_as(&mut self, file: &str, caption: &str, format: crate::plot::FigureFormat) {
+        use crate::plot::FigureFormat;
+        let (shown, svg) = match (file.strip_suffix(".png"), format) {
+            (Some(stem), FigureFormat::Svg) => (format!("{stem}.svg"), None),
+            (Some(stem), FigureFormat::Both) => (file.to_string(), Some(format!("{stem}.svg"))),
+            _ => (file.to_string(), None),
+        };
+        let link = svg.map(|f| format!(" ([SVG]({f}))")).unwrap_or_default();
+        self.markdown += &format!("![{caption}]({shown})\n\n*{caption}*{link}\n\n");
     }
 
     /// Record `value` under `key` in `data.json`.
@@ -94,6 +108,22 @@ pub fn plus_minus(value: f64, half_width: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn figure_links_follow_the_format() {
+        use crate::plot::FigureFormat;
+        let mut r = Report::new("t");
+        r.figure_as("a.png", "A", FigureFormat::Png);
+        r.figure_as("b.png", "B", FigureFormat::Svg);
+        r.figure_as("c.png", "C", FigureFormat::Both);
+        let md = r.markdown();
+        assert!(md.contains("![A](a.png)\n\n*A*\n"), "{md}");
+        assert!(
+            md.contains("![B](b.svg)\n\n*B*\n") && !md.contains("b.png"),
+            "{md}"
+        );
+        assert!(md.contains("![C](c.png)\n\n*C* ([SVG](c.svg))\n"), "{md}");
+    }
 
     #[test]
     fn report_writes_markdown_and_json() {
