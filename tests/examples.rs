@@ -3,13 +3,13 @@
 //! the suite fast, `growth_comparison` runs with N = 1000 and configs with `n` above 1000 or
 //! `seeds` above 2 run with those lowered.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("attnflow-examples-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    common::scratch("examples", name)
 }
 
 /// `target/<profile>/examples/<name>`: cargo builds the examples before it runs the tests.
@@ -140,18 +140,8 @@ fn every_config_runs_and_its_record_reproduces_it() {
     for cfg in names {
         let stem = cfg.file_stem().unwrap().to_string_lossy().into_owned();
         let (a, b) = (scratch(&format!("{stem}-a")), scratch(&format!("{stem}-b")));
-        let bin = env!("CARGO_BIN_EXE_attnflow");
         // The config as written resolves (every field checked, every default filled in) ...
-        let o = Command::new(bin)
-            .args(["run", cfg.to_str().unwrap(), "--print-resolved"])
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{stem}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let resolved = String::from_utf8_lossy(&o.stdout);
+        let resolved = common::ok(&["run", cfg.to_str().unwrap(), "--print-resolved"]);
         let text = std::fs::read_to_string(&cfg).unwrap();
         let first = text.lines().find(|l| l.starts_with('[')).unwrap();
         assert!(resolved.starts_with(first), "{stem}: {resolved}");
@@ -173,15 +163,7 @@ fn every_config_runs_and_its_record_reproduces_it() {
             }
             None => cfg,
         };
-        let o = Command::new(bin)
-            .args(["run", cfg.to_str().unwrap(), "--out", a.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{stem}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        common::ok(&["run", cfg.to_str().unwrap(), "--out", a.to_str().unwrap()]);
         let rec: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(a.join("run.json")).unwrap()).unwrap();
         assert_eq!(rec["status"], "completed", "{stem}");
@@ -189,20 +171,12 @@ fn every_config_runs_and_its_record_reproduces_it() {
             assert!(a.join("report.md").exists() && a.join("data.json").exists());
             continue;
         }
-        let o = Command::new(bin)
-            .args([
-                "run",
-                a.join("run.json").to_str().unwrap(),
-                "--out",
-                b.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{stem}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        common::ok(&[
+            "run",
+            a.join("run.json").to_str().unwrap(),
+            "--out",
+            b.to_str().unwrap(),
+        ]);
         let mut files: Vec<String> = std::fs::read_dir(&a)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -3,23 +3,20 @@
 //! are embedded as a PNG image with exactly the PNG backend's pixels, and `--format` on the
 //! command line writes the files it names (bad value: one line, exit 2).
 
+mod common;
+
 use attnflow::plot::chart::{palette, Axis, Heatmap, LineChart, Series, Style};
 use attnflow::plot::{render_figure_as, FigureFormat, FONT};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontTransform;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+/// A fresh, existing scratch directory for this test process.
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("attnflow-svg-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
+    let d = common::scratch("svg", name);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_attnflow"))
 }
 
 /// RGB pixels of a PNG file, with its size.
@@ -331,17 +328,14 @@ fn heat_map_is_one_embedded_image_with_the_png_pixels() {
 #[test]
 fn cli_format_both_writes_png_and_svg_with_matching_names() {
     let dir = tmp("cli");
-    let out = bin()
-        .args(["figures", "linear", "--format", "both", "--out"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = common::ok(&[
+        "figures",
+        "linear",
+        "--format",
+        "both",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
     for stem in ["growth_rates", "dominant_mode"] {
         let png = dir.join(format!("{stem}.png"));
         let svg = dir.join(format!("{stem}.svg"));
@@ -362,12 +356,14 @@ fn cli_format_both_writes_png_and_svg_with_matching_names() {
     }
     // svg only: no PNG.
     let dir2 = tmp("cli-svg");
-    let out = bin()
-        .args(["figures", "linear", "--format", "svg", "--out"])
-        .arg(&dir2)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    common::ok(&[
+        "figures",
+        "linear",
+        "--format",
+        "svg",
+        "--out",
+        dir2.to_str().unwrap(),
+    ]);
     assert!(dir2.join("growth_rates.svg").is_file());
     assert!(!dir2.join("growth_rates.png").exists());
 }
@@ -380,14 +376,7 @@ fn bad_format_is_one_line_exit_2() {
         vec!["compare", "growth", "--format", "jpg"],
         vec!["plot", "nowhere", "--format", "svgz"],
     ] {
-        let out = bin().args(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-        assert!(
-            err.contains("--format") && err.contains("png, svg, both"),
-            "{args:?}: {err}"
-        );
+        common::refused(&args, &["--format", "png, svg, both"]);
     }
 }
 
@@ -401,24 +390,16 @@ fn reports_link_the_files_of_the_format() {
         ("png", true, false),
     ] {
         let dir = tmp(&format!("report-{format}"));
-        let out = bin()
-            .args([
-                "compare",
-                "staircase",
-                "--preset",
-                "gkpr",
-                "--format",
-                format,
-                "--out",
-            ])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::ok(&[
+            "compare",
+            "staircase",
+            "--preset",
+            "gkpr",
+            "--format",
+            format,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
         let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
         let mut links = Vec::new();
         for part in md.split("](").skip(1) {

@@ -43,10 +43,10 @@ impl Sources {
     }
 }
 
-/// One row `i` with lanes `L`: writes `v_i` (unscaled for SA: returns the weight sum) into
-/// `vi` and returns `sum_j w_ij`. `acc` is scratch of `dim` lanes.
+/// One row `i` with lanes `L`: writes `v_i` (unscaled for SA) into `vi` and returns
+/// `sum_j w_ij`. `acc` is scratch of `dim` lanes.
 #[inline(always)]
-fn row<L: Lanes>(src: &Sources, xi: &[f64], c: f64, acc: &mut [L], vi: &mut [f64]) -> (f64, f64) {
+fn row<L: Lanes>(src: &Sources, xi: &[f64], c: f64, acc: &mut [L], vi: &mut [f64]) -> f64 {
     let dim = xi.len();
     acc.iter_mut().for_each(|a| *a = L::zero());
     let (mut q, mut ws) = (L::zero(), L::zero());
@@ -77,7 +77,7 @@ fn row<L: Lanes>(src: &Sources, xi: &[f64], c: f64, acc: &mut [L], vi: &mut [f64
     for k in 0..dim {
         vi[k] = acc[k].sum_in_order() + q * xi[k];
     }
-    (ws.sum_in_order(), q)
+    ws.sum_in_order()
 }
 
 /// Rows `first..first + v.len() / dim` with lanes `L`: velocities into `v`, weight sums
@@ -95,8 +95,7 @@ fn rows<L: Lanes>(
     let mut acc = vec![L::zero(); dim];
     for (r, (vi, ws)) in v.chunks_exact_mut(dim).zip(w_sum.iter_mut()).enumerate() {
         let i = first + r;
-        let (w, _) = row::<L>(src, &x[i * dim..(i + 1) * dim], c, &mut acc, vi);
-        *ws = w;
+        *ws = row::<L>(src, &x[i * dim..(i + 1) * dim], c, &mut acc, vi);
     }
 }
 

@@ -403,6 +403,18 @@ fn svg_err<E: std::fmt::Display>(e: E) -> DrawingErrorKind<SvgError> {
     DrawingErrorKind::DrawingError(SvgError(e.to_string()))
 }
 
+/// SVG path data `M x y L x y ...` through the centres of the pixels `points`, and their
+/// number.
+fn polyline(points: impl IntoIterator<Item = BackendCoord>) -> (String, usize) {
+    let mut d = String::new();
+    let mut n = 0;
+    for (x, y) in points {
+        let _ = write!(d, "{}{x}.5 {y}.5", if n == 0 { 'M' } else { 'L' });
+        n += 1;
+    }
+    (d, n)
+}
+
 impl DrawingBackend for SvgBackend {
     type ErrorType = SvgError;
 
@@ -495,12 +507,7 @@ impl DrawingBackend for SvgBackend {
             return Ok(());
         }
         self.vector()?;
-        let mut d = String::new();
-        let mut n = 0;
-        for (x, y) in path {
-            let _ = write!(d, "{}{x}.5 {y}.5", if n == 0 { 'M' } else { 'L' });
-            n += 1;
-        }
+        let (d, n) = polyline(path);
         if n >= 2 {
             self.shape(Paint::Stroke(c.rgb, style.stroke_width()), c.alpha, d);
         }
@@ -559,12 +566,7 @@ impl DrawingBackend for SvgBackend {
             return Ok(());
         }
         self.vector()?;
-        let mut d = String::new();
-        let mut n = 0;
-        for (x, y) in vert {
-            let _ = write!(d, "{}{x}.5 {y}.5", if n == 0 { 'M' } else { 'L' });
-            n += 1;
-        }
+        let (mut d, n) = polyline(vert);
         if n >= 3 {
             d.push('Z');
             self.shape(Paint::Fill(c.rgb), c.alpha, d);
