@@ -107,8 +107,9 @@ fn paths() -> Vec<SimdPath> {
 
 #[test]
 fn collapsed_clusters_keep_relative_precision_on_every_path() {
-    // 2^-1000: the clamp of the exponential; weights below it are replaced by it.
-    let floor = (-1000.0f64).exp2();
+    // 2^(-1000 - 1/32): the clamped value of the exponential; weights below 2^-1000 are
+    // replaced by it (documented in exact.rs and fastexp.rs).
+    let floor = (-1000.0f64 - 1.0 / 32.0).exp2();
     let paths = paths();
     assert!(paths.contains(&SimdPath::Portable));
     for &path in &paths {
@@ -119,9 +120,9 @@ fn collapsed_clusters_keep_relative_precision_on_every_path() {
             let (x, is_b) = configuration(&c);
             let mut v = vec![0.0; x.len()];
             let mean = field.evaluate(&x, &mut v);
-            let clamped = c.weight < floor;
-            // Below the clamp the kernel uses the weight 2^-1000 (documented in exact.rs): the
-            // velocities are the per-unit-weight references times 2^-1000 (for SA the
+            let clamped = c.weight < (-1000.0f64).exp2();
+            // Below the clamp the kernel uses the weight `floor` (documented in exact.rs): the
+            // velocities are the per-unit-weight references times `floor` (for SA the
             // denominators k + m w change by a relative 1e-300).
             let scaled = |u: &[f64]| u.iter().map(|a| a * floor).collect::<Vec<_>>();
             let (ea, eb) = if clamped {

@@ -27,7 +27,7 @@
 // Index loops over lanes are written out so that they vectorise.
 #![allow(clippy::needless_range_loop)]
 
-use super::fastexp::exp2_nonpositive;
+use super::fastexp::exp2_product;
 use super::StepControl;
 use crate::butcher::dopri5::{A as DP_A, B as DP_B, B_HAT as DP_BSTAR};
 use crate::spectral::simd::Lanes;
@@ -93,8 +93,8 @@ impl Lanes for One {
         }
     }
     #[inline(always)]
-    fn exp2<const CLAMPED: bool>(self) -> Self {
-        One(exp2_nonpositive::<false>(self.0))
+    fn exp2_product<const CLAMPED: bool>(self, h: Self) -> Self {
+        One(exp2_product::<false>(self.0, h.0))
     }
     #[inline(always)]
     fn sum(self) -> f64 {
@@ -360,7 +360,7 @@ impl<L: Lanes, const D: usize> Group<L, D> {
                             .sub(L::load_ptr(xp.add((i * d + k) * w)));
                         q = dk.mul_add(dk, q);
                     }
-                    let wt = q.mul(hb).exp2::<true>();
+                    let wt = q.exp2_product::<true>(hb);
                     wsum = wsum.add(wt);
                     let sj = sp.add(j * sw * w);
                     L::load_ptr(sj.add(d * w)).add(wt).store_ptr(sj.add(d * w));

@@ -11,24 +11,27 @@
 //! its relative precision however small its weight is against the in-cluster weight `1`
 //! (accumulating `sum_j w_ij x_j` and projecting loses every contribution below about
 //! `1e-16` of it). The exponent comes from the same differences,
-//! `w_ij = 2^z`, `z = h |d_ij|^2`, `h = -beta log2(e) / 2` (see [`super::fastexp`]), which equals
+//! `w_ij = 2^(q h)`, `q = |d_ij|^2`, `h = -beta log2(e) / 2` (see [`super::fastexp`], which
+//! reduces the product `q h` without rounding it on the SIMD paths), which equals
 //! `beta log2(e) (<x_i, x_j> - 1)` for unit vectors, is never positive, and has a relative
-//! error of a few `eps`, so the relative error of `w_ij` is a few `|z| eps` plus 1.5 ulp.
+//! error of a few `eps`, so the relative error of `w_ij` is a few `|q h| eps` plus 1.5 ulp.
 //!
-//! **Below the clamp.** The exponential clamps its argument at `-1000` (`2^-1000 ~ 9.3e-302`):
-//! pairs with `beta (1 - <x_i, x_j>) > 693.1` (weights below `9.3e-302`) are given the weight
-//! `9.3e-302` instead. Their direction stays right but their magnitude is overestimated; this
-//! only matters when such pairs are the only interaction between two clusters (a configuration
-//! whose merging time exceeds `e^693` in the scaled time of USA).
+//! **Below the clamp.** The exponential clamps products below `-1000`: pairs with
+//! `beta (1 - <x_i, x_j>) > 693.1` (weights below `2^-1000 ~ 9.3e-302`) are given the weight
+//! `2^(-1000 - 1/32) ~ 9.1e-302` instead. Their direction stays right but their magnitude is
+//! overestimated; this only matters when such pairs are the only interaction between two
+//! clusters (a configuration whose merging time exceeds `e^693` in the scaled time of USA).
 //!
 //! Results are bit-for-bit independent of the number of threads: every sum runs in a fixed
 //! order that does not depend on the scheduling. Three kernels:
 //!
 //! - SIMD, `d <= 4`: symmetric tiles of `TILE x TILE` tokens, each pair evaluated once for
-//!   both rows. Two rows at a time, the weights are computed into a buffer (software-pipelined)
-//!   and accumulated into the row and column sums in a second pass, which keeps the long
-//!   dependency chain of the exponential out of the accumulation loop. Tiles run in rounds
-//!   `J - I = 0, 1, ...` whose contributions are added in a fixed order (see `symmetric_sums`).
+//!   both rows. Two rows at a time, one pass over blocks of columns forms the differences, the
+//!   weights and the row and column sums (AVX-512: 32 registers hold the loop); on AVX2 the
+//!   weights are computed into a buffer first (software-pipelined) and accumulated in a second
+//!   pass, with the same bits. For USA only the total weight is needed: the column weight sums
+//!   are not formed. Tiles run in rounds `J - I = 0, 1, ...` whose contributions are added in a
+//!   fixed order (see `symmetric_sums`).
 //! - SIMD, `d > 4`: each row against the tokens packed in blocks of one vector width (one
 //!   stream), weights of a chunk first, then the sums eight (AVX-512) or four (AVX2)
 //!   coordinates at a time in registers.
@@ -42,7 +45,7 @@
 // Index loops over fixed-width lanes are written out so that they vectorise.
 #![allow(clippy::needless_range_loop)]
 
-use super::fastexp::{exp2_nonpositive, madd};
+use super::fastexp::{exp2_product, madd};
 use super::velocity::VelocityField;
 use crate::spectral::simd::SimdPath;
 #[cfg(target_arch = "x86_64")]
@@ -130,28 +133,28 @@ impl Columns {
     }
 }
 
-/// `h = -b / 2 = -beta log2(e) / 2`: the exponent is `z = h |x_j - x_i|^2`.
+/// `h = -b / 2 = -beta log2(e) / 2`: the weight is `2^(h |x_j - x_i|^2)`.
 fn half_exponent_scale(beta: f64) -> f64 {
     -0.5 * (beta * std::f64::consts::LOG2_E)
 }
 
-/// Whether exponents `z = h |d_ij|^2 >= -2b` (up to rounding) can fall below the clamp of the
+/// Whether exponents `h |d_ij|^2 >= -2b` (up to rounding) can fall below the clamp of the
 /// exponential, i.e. whether the SIMD kernels need their clamped variant.
 fn needs_clamp(hb: f64) -> bool {
     -4.0 * hb + 1.0 >= -super::fastexp::CLAMP
 }
 
-/// `z = h |x_j - x_i|^2` with `d_k = x_j[k] - x_i[k]`: `q = d_0 d_0`, then `q = d_k d_k + q`
-/// (multiply-adds), `z = q h`; `x_j` given by its coordinates `xj(k)`.
+/// `q = |x_j - x_i|^2` with `d_k = x_j[k] - x_i[k]`: `q = d_0 d_0`, then `q = d_k d_k + q`
+/// (multiply-adds); `x_j` given by its coordinates `xj(k)`. The weight is `2^(q h)`.
 #[inline(always)]
-fn exponent<const FMA: bool>(xi: &[f64], xj: impl Fn(usize) -> f64, hb: f64) -> f64 {
+fn distance2<const FMA: bool>(xi: &[f64], xj: impl Fn(usize) -> f64) -> f64 {
     let d0 = xj(0) - xi[0];
     let mut q = d0 * d0;
     for k in 1..xi.len() {
         let d = xj(k) - xi[k];
         q = madd::<FMA>(d, d, q);
     }
-    q * hb
+    q
 }
 
 /// Sum over `j` of `w_ij (x_j - x_i)` (into `acc`) and of `w_ij` (returned), for token `xi`
@@ -187,7 +190,7 @@ fn row_sums_fixed<const D: usize, const FMA: bool>(
             for k in 1..D {
                 q = madd::<FMA>(dd[k][l], dd[k][l], q);
             }
-            w[l] = exp2_nonpositive::<FMA>(q * cols.hb);
+            w[l] = exp2_product::<FMA>(q, cols.hb);
         }
         for k in 0..D {
             for l in 0..LANES {
@@ -201,7 +204,7 @@ fn row_sums_fixed<const D: usize, const FMA: bool>(
     let mut tail_acc = [0.0f64; D];
     let mut tail_w = 0.0;
     for j in blocks * LANES..n {
-        let w = exp2_nonpositive::<FMA>(exponent::<FMA>(&xs, |k| cs[k][j], cols.hb));
+        let w = exp2_product::<FMA>(distance2::<FMA>(&xs, |k| cs[k][j]), cols.hb);
         for k in 0..D {
             tail_acc[k] = madd::<FMA>(w, cs[k][j] - xs[k], tail_acc[k]);
         }
@@ -244,7 +247,7 @@ fn row_sums_dyn<const FMA: bool>(xi: &[f64], cols: &Columns, acc: &mut [f64]) ->
                 q[l] = madd::<FMA>(dl, dl, q[l]);
             }
         }
-        let w = q.map(|q| exp2_nonpositive::<FMA>(q * cols.hb));
+        let w = q.map(|q| exp2_product::<FMA>(q, cols.hb));
         for k in 0..d {
             let c: &[f64; LANES] = cols.plain[k][j0..j0 + LANES].try_into().unwrap();
             for l in 0..LANES {
@@ -258,7 +261,7 @@ fn row_sums_dyn<const FMA: bool>(xi: &[f64], cols: &Columns, acc: &mut [f64]) ->
     let mut tail_acc = vec![0.0f64; d];
     let mut tail_w = 0.0;
     for j in blocks * LANES..n {
-        let w = exp2_nonpositive::<FMA>(exponent::<FMA>(xi, |k| cols.plain[k][j], cols.hb));
+        let w = exp2_product::<FMA>(distance2::<FMA>(xi, |k| cols.plain[k][j]), cols.hb);
         for k in 0..d {
             tail_acc[k] = madd::<FMA>(w, cols.plain[k][j] - xi[k], tail_acc[k]);
         }
@@ -377,7 +380,7 @@ fn accumulate_packed<L: Lanes, const KN: usize, const R: usize>(
 /// SIMD row kernel for any `d` (used for `d > 4`) on [`Packed`] tokens, `R` rows `x_{i_r}`
 /// (`xi[r d..(r + 1) d]`) per pass over the tokens: per chunk of blocks (see `CHUNK_BLOCKS`),
 /// pass 1 forms `q = |x_j - x_i|^2` (four interleaved partial sums over the coordinates),
-/// `z = h q` and the weights, pass 2 accumulates `w_ij (x_j - x_i)` eight (AVX-512) or four
+/// the weights `2^(q h)`, pass 2 accumulates `w_ij (x_j - x_i)` eight (AVX-512) or four
 /// (AVX2) coordinates at a time with the accumulators in registers. Each block of tokens is
 /// read once for the `R` rows (at large `d` the kernel is bound by streaming the tokens); the
 /// arithmetic of each row does not depend on `R` (sums over `j` in block order, then the
@@ -436,8 +439,8 @@ fn row_sums_packed<L: Lanes, const CLAMPED: bool, const R: usize>(
                 }
             }
             for r in 0..R {
-                let zr = z[r][0].add(z[r][1]).add(z[r][2].add(z[r][3])).mul(hb);
-                let w = zr.exp2::<CLAMPED>();
+                let qr = z[r][0].add(z[r][1]).add(z[r][2].add(z[r][3]));
+                let w = qr.exp2_product::<CLAMPED>(hb);
                 wbuf[r][q] = w;
                 aw[r] = aw[r].add(w);
             }
@@ -474,7 +477,7 @@ fn row_sums_packed<L: Lanes, const CLAMPED: bool, const R: usize>(
         }
         sw[r] = aw[r].sum_in_order();
         for xj in p.x.chunks_exact(d).skip(wd * nblocks) {
-            let w = exp2_nonpositive::<true>(exponent::<true>(xr, |k| xj[k], p.hb));
+            let w = exp2_product::<true>(distance2::<true>(xr, |k| xj[k]), p.hb);
             for k in 0..d {
                 or[k] = madd::<true>(w, xj[k] - xr[k], or[k]);
             }
@@ -579,11 +582,14 @@ struct TileCols<'a, const D: usize> {
 
 /// End of one tile row: add the lane sums of the vector accumulators `a` (coordinates) and `aw`
 /// (weights) to `out`, then the scalar tail `j = padded..nj` of the columns (and, when `SYM`,
-/// its contributions `w_ij (x_j - x_i)` (negated column sums) and `w_ij` to the column tail
-/// sums `coltail`), in a fixed order. Only called inside functions compiled with FMA.
+/// its contributions `w_ij (x_j - x_i)` (negated column sums) and, when `COLW`, `w_ij` to the
+/// column tail sums `coltail`), in a fixed order. Without `COLW` the row's weight entry
+/// receives its weight sum twice in a symmetric tile (once for the row, once for the columns,
+/// whose weight sums are not formed): the entries then add up to the total weight
+/// `sum_ij w_ij` but are not the per-row sums. Only called inside functions compiled with FMA.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn finish_tile_row<L: Lanes, const D: usize, const SYM: bool>(
+fn finish_tile_row<L: Lanes, const D: usize, const SYM: bool, const COLW: bool>(
     xi: &[f64],
     a: [L; D],
     aw: L,
@@ -599,7 +605,8 @@ fn finish_tile_row<L: Lanes, const D: usize, const SYM: bool>(
     let mut sw = aw.sum_in_order();
     let mut tail = [0.0f64; D];
     for j in padded..nj {
-        let w = exp2_nonpositive::<true>(exponent::<true>(xi, |k| cols.plain[k][j], cols.hb));
+        let q = distance2::<true>(xi, |k| cols.plain[k][j]);
+        let w = exp2_product::<true>(q, cols.hb);
         for k in 0..D {
             tail[k] = madd::<true>(w, cols.plain[k][j] - xi[k], tail[k]);
         }
@@ -609,25 +616,128 @@ fn finish_tile_row<L: Lanes, const D: usize, const SYM: bool>(
             for k in 0..D {
                 t[k] = madd::<true>(w, cols.plain[k][j] - xi[k], t[k]);
             }
-            t[D] += w;
+            if COLW {
+                t[D] += w;
+            }
         }
     }
     for k in 0..D {
         out[k] += tail[k];
     }
-    out[D] += sw;
+    out[D] += if SYM && !COLW { 2.0 * sw } else { sw };
 }
 
-/// `R` consecutive rows `x` (`R x D`) of a tile against its columns: pass 1 writes the weights
-/// `w_rj` (lanes of `W`, `j < padded`) into `wbuf[r * TILE + j]`; pass 2 adds
-/// `sum_j w_rj (x_j - x_r)` and `sum_j w_rj` to `out` (`R x (D + 1)`) and, when `SYM`,
-/// `w_rj (x_j - x_r)` (the negated column contribution `w_rj (x_r - x_j)`) and `w_rj` to the
-/// column sums `colacc[k * padded + j]`, row `r` after row `r - 1`. Only called inside
-/// functions compiled with the features of `L` and FMA.
+/// `R` consecutive rows `x` (`R x D`) of a tile against its columns, in one pass over blocks of
+/// `W` columns (`j < padded`): the differences `d_rj = x_j - x_r`, `q = |d_rj|^2`, the weights
+/// `w_rj = 2^(q h)`; `sum_j w_rj d_rj` and `sum_j w_rj` go to vector accumulators (then `out`,
+/// `R x (D + 1)`) and, when `SYM`, `w_rj d_rj` (the negated column contribution
+/// `w_rj (x_r - x_j)`) and, when `COLW`, `w_rj` to the column sums `colacc[k * padded + j]`,
+/// row `r` after row `r - 1`. Only called inside functions compiled with the features of `L`
+/// and FMA.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn tile_rows<
+    L: Lanes,
+    const D: usize,
+    const R: usize,
+    const SYM: bool,
+    const CLAMPED: bool,
+    const COLW: bool,
+>(
+    x: &[f64],
+    cols: &TileCols<D>,
+    padded: usize,
+    colacc: &mut [f64; 5 * TILE],
+    coltail: &mut [f64],
+    out: &mut [f64],
+) {
+    const { assert!(R <= 2 && D <= 4) };
+    let nj = cols.plain[0].len();
+    assert!(
+        padded <= nj
+            && padded.is_multiple_of(L::W)
+            && nj <= TILE
+            && x.len() == R * D
+            && out.len() == R * (D + 1)
+    );
+    for k in 0..D {
+        assert!(cols.plain[k].len() == nj);
+    }
+    let xs: [[L; D]; R] = std::array::from_fn(|r| std::array::from_fn(|k| L::splat(x[r * D + k])));
+    let hb = L::splat(cols.hb);
+    let cp: [*const f64; D] = std::array::from_fn(|k| cols.plain[k].as_ptr());
+    let ap = colacc.as_mut_ptr();
+    let mut a = [[L::zero(); D]; R];
+    let mut aw = [L::zero(); R];
+    for j in (0..padded).step_by(L::W) {
+        // SAFETY: j + W <= padded <= nj, the length of every column (asserted above); colacc
+        // holds 5 * TILE >= (D + 1) * padded values.
+        unsafe {
+            let c: [L; D] = std::array::from_fn(|k| L::load_ptr(cp[k].add(j)));
+            let dd: [[L; D]; R] =
+                std::array::from_fn(|r| std::array::from_fn(|k| c[k].sub(xs[r][k])));
+            let w: [L; R] = std::array::from_fn(|r| {
+                let mut q = dd[r][0].mul(dd[r][0]);
+                for k in 1..D {
+                    q = dd[r][k].mul_add(dd[r][k], q);
+                }
+                q.exp2_product::<CLAMPED>(hb)
+            });
+            for r in 0..R {
+                for k in 0..D {
+                    a[r][k] = w[r].mul_add(dd[r][k], a[r][k]);
+                }
+                aw[r] = aw[r].add(w[r]);
+            }
+            if SYM {
+                for k in 0..D {
+                    let slot = ap.add(k * padded + j);
+                    let mut cur = L::load_ptr(slot);
+                    for r in 0..R {
+                        cur = w[r].mul_add(dd[r][k], cur);
+                    }
+                    cur.store_ptr(slot);
+                }
+                if COLW {
+                    let slot = ap.add(D * padded + j);
+                    let mut cur = L::load_ptr(slot);
+                    for r in 0..R {
+                        cur = cur.add(w[r]);
+                    }
+                    cur.store_ptr(slot);
+                }
+            }
+        }
+    }
+    for r in 0..R {
+        finish_tile_row::<L, D, SYM, COLW>(
+            &x[r * D..(r + 1) * D],
+            a[r],
+            aw[r],
+            cols,
+            padded,
+            &mut out[r * (D + 1)..(r + 1) * (D + 1)],
+            coltail,
+        );
+    }
+}
+
+/// [`tile_rows`] in two passes (for AVX2, whose 16 vector registers cannot hold the one-pass
+/// loop): pass 1 writes the weights `w_rj` into `wbuf[r * TILE + j]`, forming the squared
+/// distances of block `b + 1` while the exponentials of block `b` are evaluated (software
+/// pipelining); pass 2 forms the differences again and accumulates exactly as [`tile_rows`]
+/// does, so both give the same bits.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn tile_rows<L: Lanes, const D: usize, const R: usize, const SYM: bool, const CLAMPED: bool>(
+fn tile_rows_two_pass<
+    L: Lanes,
+    const D: usize,
+    const R: usize,
+    const SYM: bool,
+    const CLAMPED: bool,
+    const COLW: bool,
+>(
     x: &[f64],
     cols: &TileCols<D>,
     padded: usize,
@@ -656,10 +766,7 @@ fn tile_rows<L: Lanes, const D: usize, const R: usize, const SYM: bool, const CL
     let ap = colacc.as_mut_ptr();
     // SAFETY (both passes): j + W <= padded <= nj, the length of every column (asserted above);
     // wbuf holds 2 * TILE >= R * TILE values and colacc 5 * TILE >= (D + 1) * padded.
-    // Software pipelining: the exponents of block b + 1 are formed while the exponentials of
-    // block b are evaluated, so the long dependency chain of the exponential waits less in the
-    // scheduler.
-    let exponents = |j: usize| -> [L; R] {
+    let distances = |j: usize| -> [L; R] {
         // SAFETY: see above (j + W <= padded).
         let c: [L; D] = std::array::from_fn(|k| unsafe { L::load_ptr(cp[k].add(j)) });
         std::array::from_fn(|r| {
@@ -669,28 +776,28 @@ fn tile_rows<L: Lanes, const D: usize, const R: usize, const SYM: bool, const CL
                 let dk = c[k].sub(xs[r][k]);
                 q = dk.mul_add(dk, q);
             }
-            q.mul(hb)
+            q
         })
     };
     if blocks > 0 {
-        let mut z = exponents(0);
+        let mut q = distances(0);
         for b in 0..blocks {
             let j = L::W * b;
             let next = if b + 1 < blocks {
-                exponents(j + L::W)
+                distances(j + L::W)
             } else {
-                z
+                q
             };
             for r in 0..R {
-                unsafe { z[r].exp2::<CLAMPED>().store_ptr(wp.add(r * TILE + j)) };
+                let w = q[r].exp2_product::<CLAMPED>(hb);
+                unsafe { w.store_ptr(wp.add(r * TILE + j)) };
             }
-            z = next;
+            q = next;
         }
     }
     let mut a = [[L::zero(); D]; R];
     let mut aw = [L::zero(); R];
-    for b in 0..blocks {
-        let j = L::W * b;
+    for j in (0..padded).step_by(L::W) {
         unsafe {
             let c: [L; D] = std::array::from_fn(|k| L::load_ptr(cp[k].add(j)));
             let w: [L; R] = std::array::from_fn(|r| L::load_ptr(wp.add(r * TILE + j)));
@@ -711,17 +818,19 @@ fn tile_rows<L: Lanes, const D: usize, const R: usize, const SYM: bool, const CL
                     }
                     cur.store_ptr(slot);
                 }
-                let slot = ap.add(D * padded + j);
-                let mut cur = L::load_ptr(slot);
-                for r in 0..R {
-                    cur = cur.add(w[r]);
+                if COLW {
+                    let slot = ap.add(D * padded + j);
+                    let mut cur = L::load_ptr(slot);
+                    for r in 0..R {
+                        cur = cur.add(w[r]);
+                    }
+                    cur.store_ptr(slot);
                 }
-                cur.store_ptr(slot);
             }
         }
     }
     for r in 0..R {
-        finish_tile_row::<L, D, SYM>(
+        finish_tile_row::<L, D, SYM, COLW>(
             &x[r * D..(r + 1) * D],
             a[r],
             aw[r],
@@ -735,12 +844,19 @@ fn tile_rows<L: Lanes, const D: usize, const R: usize, const SYM: bool, const CL
 
 /// Tile kernel: for tokens `i` of block `I` (rows `x`, `D` values each) and `j` of block `J`
 /// (`cols`), adds `sum_j w_ij (x_j - x_i)` and `sum_j w_ij` to `row_out[i]` (`D + 1` values)
-/// and, when `SYM`, `sum_i w_ij (x_i - x_j)` and `sum_i w_ij` to `col_out[j]`, each in a fixed
-/// order (lanes of `W` over `j` for the rows, `i` in order for the columns). Only called
-/// inside functions compiled with the features of `L` and FMA.
+/// and, when `SYM`, `sum_i w_ij (x_i - x_j)` and (when `COLW`) `sum_i w_ij` to `col_out[j]`,
+/// each in a fixed order (lanes of `W` over `j` for the rows, `i` in order for the columns;
+/// see [`finish_tile_row`] for the weight entries without `COLW`). Only called inside
+/// functions compiled with the features of `L` and FMA.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn tile_sums_lanes<L: Lanes, const D: usize, const SYM: bool, const CLAMPED: bool>(
+fn tile_sums_lanes<
+    L: Lanes,
+    const D: usize,
+    const SYM: bool,
+    const CLAMPED: bool,
+    const COLW: bool,
+>(
     x: &[f64],
     cols: &TileCols<D>,
     row_out: &mut [f64],
@@ -748,34 +864,47 @@ fn tile_sums_lanes<L: Lanes, const D: usize, const SYM: bool, const CLAMPED: boo
 ) {
     let nj = cols.plain[0].len();
     let padded = nj / L::W * L::W;
-    let mut wbuf = [0.0f64; 2 * TILE];
     let mut colacc = [0.0f64; 5 * TILE];
     let mut coltail = [0.0f64; 5 * 8];
+    let mut wbuf = [0.0f64; 2 * TILE];
     let nrows = x.len() / D;
     let w = D + 1;
+    // One pass with 32 vector registers (AVX-512), two with 16 (AVX2); same bits either way.
+    macro_rules! rows {
+        ($r:literal, $row:expr) => {{
+            let (xr, out) = (
+                &x[$row * D..($row + $r) * D],
+                &mut row_out[$row * w..($row + $r) * w],
+            );
+            if L::W >= 8 {
+                tile_rows::<L, D, $r, SYM, CLAMPED, COLW>(
+                    xr,
+                    cols,
+                    padded,
+                    &mut colacc,
+                    &mut coltail,
+                    out,
+                )
+            } else {
+                tile_rows_two_pass::<L, D, $r, SYM, CLAMPED, COLW>(
+                    xr,
+                    cols,
+                    padded,
+                    &mut wbuf,
+                    &mut colacc,
+                    &mut coltail,
+                    out,
+                )
+            }
+        }};
+    }
     let mut r = 0;
     while r + 2 <= nrows {
-        tile_rows::<L, D, 2, SYM, CLAMPED>(
-            &x[r * D..(r + 2) * D],
-            cols,
-            padded,
-            &mut wbuf,
-            &mut colacc,
-            &mut coltail,
-            &mut row_out[r * w..(r + 2) * w],
-        );
+        rows!(2, r);
         r += 2;
     }
     if r < nrows {
-        tile_rows::<L, D, 1, SYM, CLAMPED>(
-            &x[r * D..(r + 1) * D],
-            cols,
-            padded,
-            &mut wbuf,
-            &mut colacc,
-            &mut coltail,
-            &mut row_out[r * w..(r + 1) * w],
-        );
+        rows!(1, r);
     }
     if SYM {
         // The coordinate sums were accumulated negated (w (x_j - x_i)); negation is exact.
@@ -783,13 +912,17 @@ fn tile_sums_lanes<L: Lanes, const D: usize, const SYM: bool, const CLAMPED: boo
             for k in 0..D {
                 col_out[j * w + k] -= colacc[k * padded + j];
             }
-            col_out[j * w + D] += colacc[D * padded + j];
+            if COLW {
+                col_out[j * w + D] += colacc[D * padded + j];
+            }
         }
         for j in padded..nj {
             for k in 0..D {
                 col_out[j * w + k] -= coltail[(j - padded) * w + k];
             }
-            col_out[j * w + D] += coltail[(j - padded) * w + D];
+            if COLW {
+                col_out[j * w + D] += coltail[(j - padded) * w + D];
+            }
         }
     }
 }
@@ -797,25 +930,25 @@ fn tile_sums_lanes<L: Lanes, const D: usize, const SYM: bool, const CLAMPED: boo
 /// [`tile_sums_lanes`] with AVX2 + FMA (4 lanes).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn tile_sums_avx2<const D: usize, const SYM: bool, const CLAMPED: bool>(
+fn tile_sums_avx2<const D: usize, const SYM: bool, const CLAMPED: bool, const COLW: bool>(
     x: &[f64],
     cols: &TileCols<D>,
     row_out: &mut [f64],
     col_out: &mut [f64],
 ) {
-    tile_sums_lanes::<Avx2, D, SYM, CLAMPED>(x, cols, row_out, col_out)
+    tile_sums_lanes::<Avx2, D, SYM, CLAMPED, COLW>(x, cols, row_out, col_out)
 }
 
 /// [`tile_sums_lanes`] with AVX-512F (8 lanes; AVX2 + FMA for the scalar tails).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-fn tile_sums_avx512<const D: usize, const SYM: bool, const CLAMPED: bool>(
+fn tile_sums_avx512<const D: usize, const SYM: bool, const CLAMPED: bool, const COLW: bool>(
     x: &[f64],
     cols: &TileCols<D>,
     row_out: &mut [f64],
     col_out: &mut [f64],
 ) {
-    tile_sums_lanes::<Avx512, D, SYM, CLAMPED>(x, cols, row_out, col_out)
+    tile_sums_lanes::<Avx512, D, SYM, CLAMPED, COLW>(x, cols, row_out, col_out)
 }
 
 /// One tile `(I, J)` for `D` known at compile time (`symmetric` when `I != J`), with the
@@ -828,38 +961,43 @@ fn tile_sums<const D: usize>(
     row_out: &mut [f64],
     col_out: &mut [f64],
     symmetric: bool,
-    path: SimdPath,
+    (path, colw): (SimdPath, bool),
 ) {
     let tc = TileCols::<D> {
         plain: std::array::from_fn(|k| &cols.plain[k][j0..j1]),
         hb: cols.hb,
     };
     let clamped = needs_clamp(cols.hb);
+    macro_rules! dispatch {
+        ($f:ident) => {
+            match (symmetric, clamped, colw) {
+                (true, true, true) => $f::<D, true, true, true>(x, &tc, row_out, col_out),
+                (true, true, false) => $f::<D, true, true, false>(x, &tc, row_out, col_out),
+                (true, false, true) => $f::<D, true, false, true>(x, &tc, row_out, col_out),
+                (true, false, false) => $f::<D, true, false, false>(x, &tc, row_out, col_out),
+                // Diagonal tiles form no column sums.
+                (false, true, _) => $f::<D, false, true, true>(x, &tc, row_out, col_out),
+                (false, false, _) => $f::<D, false, false, true>(x, &tc, row_out, col_out),
+            }
+        };
+    }
     // SAFETY: only called after detection of the features of `path` (see `symmetric_sums`).
     unsafe {
         if path == SimdPath::Avx512 {
-            match (symmetric, clamped) {
-                (true, true) => tile_sums_avx512::<D, true, true>(x, &tc, row_out, col_out),
-                (true, false) => tile_sums_avx512::<D, true, false>(x, &tc, row_out, col_out),
-                (false, true) => tile_sums_avx512::<D, false, true>(x, &tc, row_out, col_out),
-                (false, false) => tile_sums_avx512::<D, false, false>(x, &tc, row_out, col_out),
-            }
+            dispatch!(tile_sums_avx512)
         } else {
-            match (symmetric, clamped) {
-                (true, true) => tile_sums_avx2::<D, true, true>(x, &tc, row_out, col_out),
-                (true, false) => tile_sums_avx2::<D, true, false>(x, &tc, row_out, col_out),
-                (false, true) => tile_sums_avx2::<D, false, true>(x, &tc, row_out, col_out),
-                (false, false) => tile_sums_avx2::<D, false, false>(x, &tc, row_out, col_out),
-            }
+            dispatch!(tile_sums_avx2)
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-type TileFn = fn(&[f64], &Columns, (usize, usize), &mut [f64], &mut [f64], bool, SimdPath);
+type TileFn = fn(&[f64], &Columns, (usize, usize), &mut [f64], &mut [f64], bool, (SimdPath, bool));
 
 /// Symmetric tiled exact sums (SIMD, `d <= 4`): each pair `w_ij = w_ji` is evaluated once.
-/// Returns per-row `[sum_j w_ij (x_j - x_i) (d values), sum_j w_ij]`.
+/// Returns per-row `[sum_j w_ij (x_j - x_i) (d values), sum_j w_ij]`; with `row_weights =
+/// false` (USA, which needs only the total weight) the last entry of a row is its share of the
+/// total, the column weight sums are not formed (see `finish_tile_row`).
 ///
 /// The tiles `(I, J)`, `I <= J`, are processed in rounds `r = J - I = 0, 1, ...`; within a round
 /// the tiles run in parallel. Block `I` receives, in round `r`, first the row part of tile
@@ -867,7 +1005,13 @@ type TileFn = fn(&[f64], &Columns, (usize, usize), &mut [f64], &mut [f64], bool,
 /// (kept in a buffer and added after the round). This order is fixed, so results do not depend
 /// on the thread count, and the memory beyond the output is one `N x (d + 1)` buffer.
 #[cfg(target_arch = "x86_64")]
-fn symmetric_sums(x: &[f64], cols: &Columns, dim: usize, path: SimdPath) -> Vec<f64> {
+fn symmetric_sums(
+    x: &[f64],
+    cols: &Columns,
+    dim: usize,
+    path: SimdPath,
+    row_weights: bool,
+) -> Vec<f64> {
     assert!(
         path != SimdPath::Portable
             && path.is_available()
@@ -902,7 +1046,7 @@ fn symmetric_sums(x: &[f64], cols: &Columns, dim: usize, path: SimdPath) -> Vec<
                     rows,
                     colsum,
                     r > 0,
-                    path,
+                    (path, row_weights),
                 );
             });
         if r > 0 {
@@ -997,7 +1141,13 @@ impl VelocityField for ExactField {
             let path = self.effective_path();
             if path != SimdPath::Portable {
                 let sums = if d <= 4 {
-                    symmetric_sums(x, &Columns::new(x, d, self.beta), d, path)
+                    symmetric_sums(
+                        x,
+                        &Columns::new(x, d, self.beta),
+                        d,
+                        path,
+                        self.model == Model::Sa,
+                    )
                 } else {
                     packed_sums(x, d, self.beta, path, PACKED_ROWS)
                 };

@@ -9,7 +9,7 @@
 //!
 //! so coincident tokens contribute exactly zero and the attraction of distant clusters keeps
 //! its relative precision. The weights are `2^z`, `z = -(beta/2) log2(e) |d_ij|^2`, from
-//! [`super::fastexp`] (clamped at `2^-1000`, as in the unweighted kernels); the portable path is
+//! [`super::fastexp`] (clamped below `2^-1000`, as in the unweighted kernels); the portable path is
 //! the scalar loop with the library `exp`. Each row is a sequential sum over the sources in a
 //! fixed order: results do not depend on the thread count.
 
@@ -63,7 +63,7 @@ fn row<L: Lanes>(src: &Sources, xi: &[f64], c: f64, acc: &mut [L], vi: &mut [f64
         }
         // SAFETY: as above, for the masses.
         let m = unsafe { L::load_ptr(src.mass.as_ptr().add(j)) };
-        let w = m.mul(neg_c.mul(d2).exp2::<true>());
+        let w = m.mul(d2.exp2_product::<true>(neg_c));
         for (k, &xik) in xi.iter().enumerate() {
             // SAFETY: as above.
             let xj = unsafe { L::load_ptr(src.cols.as_ptr().add(k * src.len + j)) };

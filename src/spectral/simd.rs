@@ -72,7 +72,7 @@ impl SimdPath {
     }
 }
 
-use crate::particles::fastexp::exp2_nonpositive;
+use crate::particles::fastexp::exp2_product;
 
 /// `W` lanes of `f64`. Implementations other than [`Portable`] may only be used inside
 /// functions compiled with their target features (see the module documentation).
@@ -117,11 +117,10 @@ pub(crate) trait Lanes: Copy {
     ///
     /// `p[..W]` must be writable.
     unsafe fn store_ptr(self, p: *mut f64);
-    /// `2^self` lane for lane, equal to
-    /// [`crate::particles::fastexp::exp2_nonpositive`] (`::<true>` in the SIMD paths,
-    /// `::<false>` in the portable one; see [`crate::particles::fastexp::exp2_avx2`] for
-    /// `CLAMPED`).
-    fn exp2<const CLAMPED: bool>(self) -> Self;
+    /// `2^(self * h)` lane for lane (products `<= 0`), equal to
+    /// [`crate::particles::fastexp::exp2_product`] (`::<true>` in the SIMD paths, `::<false>` in
+    /// the portable one; see [`crate::particles::fastexp::exp2_avx2`] for `CLAMPED`).
+    fn exp2_product<const CLAMPED: bool>(self, h: Self) -> Self;
     /// Sum of the lanes in the order of the particle kernels: sequential
     /// `((a0 + a1) + a2) + a3` for four lanes, adjacent pairs
     /// `((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))` for eight.
@@ -211,8 +210,10 @@ impl Lanes for Portable {
         self.store(unsafe { std::slice::from_raw_parts_mut(p, 4) })
     }
     #[inline(always)]
-    fn exp2<const CLAMPED: bool>(self) -> Self {
-        Portable(self.0.map(exp2_nonpositive::<false>))
+    fn exp2_product<const CLAMPED: bool>(self, h: Self) -> Self {
+        Portable(std::array::from_fn(|l| {
+            exp2_product::<false>(self.0[l], h.0[l])
+        }))
     }
     #[inline(always)]
     fn sum_in_order(self) -> f64 {
@@ -293,8 +294,8 @@ mod x86 {
             unsafe { _mm256_storeu_pd(p, self.0) }
         }
         #[inline(always)]
-        fn exp2<const CLAMPED: bool>(self) -> Self {
-            unsafe { Avx2(exp2_avx2::<CLAMPED>(self.0)) }
+        fn exp2_product<const CLAMPED: bool>(self, h: Self) -> Self {
+            unsafe { Avx2(exp2_avx2::<CLAMPED>(self.0, h.0)) }
         }
         #[inline(always)]
         fn sum_in_order(self) -> f64 {
@@ -368,8 +369,8 @@ mod x86 {
             unsafe { _mm512_storeu_pd(p, self.0) }
         }
         #[inline(always)]
-        fn exp2<const CLAMPED: bool>(self) -> Self {
-            unsafe { Avx512(exp2_avx512::<CLAMPED>(self.0)) }
+        fn exp2_product<const CLAMPED: bool>(self, h: Self) -> Self {
+            unsafe { Avx512(exp2_avx512::<CLAMPED>(self.0, h.0)) }
         }
         #[inline(always)]
         fn sum_in_order(self) -> f64 {
