@@ -152,7 +152,41 @@ fn exact_summation_is_independent_of_thread_count() {
     // every instruction set the processor has.
     for path in SimdPath::available() {
         for (dim, beta) in [(3usize, 9.0), (3, 1000.0), (8, 9.0)] {
-            thread_independence(dim, beta, path);
+            thread_independence(dim, beta, path, 1000, Model::Sa);
+        }
+        // More than one group of 256 symmetric tiles (24 blocks of 256 tokens: 300 tiles), and
+        // USA (no column weight sums).
+        thread_independence(3, 9.0, path, 6000, Model::Usa);
+    }
+}
+
+/// Several groups of symmetric tiles: the SIMD paths against the portable path (bound as in
+/// `exact_simd_paths_agree_with_portable`) and the mean kernel against the plain double sum
+/// of `exp(beta (<x_i, x_j> - 1))`.
+#[test]
+fn exact_summation_over_several_tile_groups() {
+    let (dim, n, beta) = (3usize, 6000usize, 9.0);
+    let x = clustered(n, dim, 3, 0.3, 23);
+    let mut plain = 0.0;
+    for xi in x.chunks_exact(dim) {
+        for xj in x.chunks_exact(dim) {
+            let dot: f64 = xi.iter().zip(xj).map(|(a, b)| a * b).sum();
+            plain += (beta * (dot - 1.0)).exp();
+        }
+    }
+    let plain = plain / (n * n) as f64;
+    for model in [Model::Usa, Model::Sa] {
+        let field = ExactField::new(dim, beta, model);
+        let mut vp = vec![0.0; x.len()];
+        let mp = field.clone().portable().evaluate(&x, &mut vp);
+        assert!((mp - plain).abs() < 1e-12 * plain, "{mp} vs {plain}");
+        for path in SimdPath::available() {
+            let field = field.clone().with_path(path);
+            let mut v = vec![0.0; x.len()];
+            let m = field.evaluate(&x, &mut v);
+            let e = rel_err(&v, &vp, dim) / f64::EPSILON;
+            assert!(e < 32.0, "{} {model}: {e} eps", path.name());
+            assert!((m - plain).abs() < 1e-12 * plain, "{} {model}", path.name());
         }
     }
 }
@@ -197,9 +231,9 @@ fn exact_simd_paths_agree_with_portable() {
     }
 }
 
-fn thread_independence(dim: usize, beta: f64, path: SimdPath) {
-    let x = TokenState::uniform(1000, dim, 11, 0).x;
-    let field = ExactField::new(dim, beta, Model::Sa).with_path(path);
+fn thread_independence(dim: usize, beta: f64, path: SimdPath, n: usize, model: Model) {
+    let x = TokenState::uniform(n, dim, 11, 0).x;
+    let field = ExactField::new(dim, beta, model).with_path(path);
     assert_eq!(field.effective_path(), path);
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()

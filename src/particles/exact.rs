@@ -999,11 +999,13 @@ type TileFn = fn(&[f64], &Columns, (usize, usize), &mut [f64], &mut [f64], bool,
 /// false` (USA, which needs only the total weight) the last entry of a row is its share of the
 /// total, the column weight sums are not formed (see `finish_tile_row`).
 ///
-/// The tiles `(I, J)`, `I <= J`, are processed in rounds `r = J - I = 0, 1, ...`; within a round
-/// the tiles run in parallel. Block `I` receives, in round `r`, first the row part of tile
-/// `(I, I + r)` (added in place by that tile) and then the column part of tile `(I - r, I)`
-/// (kept in a buffer and added after the round). This order is fixed, so results do not depend
-/// on the thread count, and the memory beyond the output is one `N x (d + 1)` buffer.
+/// The tiles `(I, J)`, `I <= J`, in row-major order, are processed in groups of `TILE_GROUP`:
+/// the tiles of a group run in parallel, each writing its row part (for block `I`) and its
+/// column part (for block `J`) into its own slot of a buffer; then every block adds the parts
+/// addressed to it in the order of the tiles in the group. This order is fixed, so results do
+/// not depend on the thread count; a group is one synchronisation (about `N^2 / (2 TILE^2
+/// TILE_GROUP)` in all) and the buffer holds `2 TILE_GROUP TILE (d + 1)` values (4 MB at
+/// `d = 3`) whatever `N`.
 #[cfg(target_arch = "x86_64")]
 fn symmetric_sums(
     x: &[f64],
@@ -1027,17 +1029,21 @@ fn symmetric_sums(
         _ => tile_sums::<4>,
     };
     let range = |b: usize| (b * TILE, ((b + 1) * TILE).min(n));
+    let tiles: Vec<(usize, usize)> = (0..nb).flat_map(|i| (i..nb).map(move |j| (i, j))).collect();
+    let slot = 2 * TILE * w;
     let mut out = vec![0.0; n * w];
-    let mut colpart = vec![0.0; n * w];
-    for r in 0..nb {
-        out.par_chunks_mut(TILE * w)
-            .zip(colpart.par_chunks_mut(TILE * w))
-            .enumerate()
-            .take(nb - r)
-            .for_each(|(bi, (rows, colsum))| {
+    let mut parts = vec![0.0; tiles.len().min(TILE_GROUP) * slot];
+    for group in tiles.chunks(TILE_GROUP) {
+        parts[..group.len() * slot]
+            .par_chunks_mut(slot)
+            .zip(group.par_iter())
+            .for_each(|(part, &(bi, bj))| {
                 let (i0, i1) = range(bi);
-                let (j0, j1) = range(bi + r);
-                let colsum = &mut colsum[..if r == 0 { 0 } else { (j1 - j0) * w }];
+                let (j0, j1) = range(bj);
+                let (rows, colsum) = part.split_at_mut(TILE * w);
+                let rows = &mut rows[..(i1 - i0) * w];
+                let colsum = &mut colsum[..if bi == bj { 0 } else { (j1 - j0) * w }];
+                rows.fill(0.0);
                 colsum.fill(0.0);
                 tile(
                     &x[i0 * dim..i1 * dim],
@@ -1045,26 +1051,33 @@ fn symmetric_sums(
                     (j0, j1),
                     rows,
                     colsum,
-                    r > 0,
+                    bi != bj,
                     (path, row_weights),
                 );
             });
-        if r > 0 {
-            // The column part of tile (J - r, J) sits in chunk J - r of `colpart`.
-            out.par_chunks_mut(TILE * w)
-                .enumerate()
-                .skip(r)
-                .for_each(|(bj, o)| {
-                    let start = (bj - r) * TILE * w;
-                    let part = &colpart[start..start + o.len()];
-                    for (a, b) in o.iter_mut().zip(part) {
-                        *a += b;
+        let parts = &parts;
+        out.par_chunks_mut(TILE * w)
+            .enumerate()
+            .for_each(|(block, o)| {
+                let len = o.len();
+                for (t, &(bi, bj)) in group.iter().enumerate() {
+                    let part = &parts[t * slot..(t + 1) * slot];
+                    if bi == block {
+                        o.iter_mut().zip(&part[..len]).for_each(|(a, b)| *a += b);
                     }
-                });
-        }
+                    if bj == block && bi != bj {
+                        let colsum = &part[TILE * w..TILE * w + len];
+                        o.iter_mut().zip(colsum).for_each(|(a, b)| *a += b);
+                    }
+                }
+            });
     }
     out
 }
+
+/// Tiles per group of [`symmetric_sums`] (one synchronisation per group).
+#[cfg(target_arch = "x86_64")]
+const TILE_GROUP: usize = 256;
 
 /// Per-row sums `[sum_j w_ij (x_j - x_i) (d values), sum_j w_ij]` by the portable row kernels.
 fn row_by_row_sums(x: &[f64], cols: &Columns, dim: usize) -> Vec<f64> {
