@@ -627,32 +627,25 @@ const ATAN_COEF: [f64; 11] = [
 ];
 
 /// `atan2(y, x)` to about `1e-15` without a library call (octant reduction, `atan` of
-/// `|u| <= tan(pi/8)` by a polynomial); `(0, 0)` and non-finite inputs go to `f64::atan2`.
+/// `|u| <= tan(pi/8)` by a polynomial), written without branches; for finite `(x, y) != (0, 0)`.
+#[inline(always)]
 fn approx_atan2(y: f64, x: f64) -> f64 {
     use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
     let (ax, ay) = (x.abs(), y.abs());
     let (mn, mx) = (ax.min(ay), ax.max(ay));
-    if !(mx > 0.0 && mx < f64::INFINITY) {
-        return y.atan2(x);
-    }
     let t = mn / mx;
     let big = t > 0.414_213_562_373_095_1;
-    let u = if big { (t - 1.0) / (t + 1.0) } else { t };
+    let v = (t - 1.0) / (t + 1.0);
+    let u = if big { v } else { t };
     let w = u * u;
     let mut p = ATAN_COEF[10];
     for c in ATAN_COEF[..10].iter().rev() {
         p = p * w + c;
     }
-    let mut r = u * p;
-    if big {
-        r += FRAC_PI_4;
-    }
-    if ay > ax {
-        r = FRAC_PI_2 - r;
-    }
-    if x.is_sign_negative() {
-        r = PI - r;
-    }
+    let r = u * p;
+    let r = if big { r + FRAC_PI_4 } else { r };
+    let r = if ay > ax { FRAC_PI_2 - r } else { r };
+    let r = if x.is_sign_negative() { PI - r } else { r };
     if y.is_sign_negative() {
         -r
     } else {
@@ -765,6 +758,8 @@ pub struct ClusterFinder {
     core: Vec<bool>,
     cores: Vec<u32>,
     exact: Vec<f64>,
+    lo: Vec<f64>,
+    hi: Vec<f64>,
     run: Vec<(f64, u32)>,
     parent: Vec<u32>,
     mass: Vec<u32>,
@@ -842,6 +837,7 @@ impl ClusterFinder {
             || x.len() / dim >= NONE as usize
             || !(params.radius > 0.0 && params.radius.is_finite())
             || !x.iter().all(|v| v.is_finite())
+            || (dim == 2 && x.chunks_exact(2).any(|r| r[0] == 0.0 && r[1] == 0.0))
         {
             return false;
         }
@@ -878,14 +874,15 @@ impl ClusterFinder {
                 .enumerate()
                 .map(|(i, r)| (((approx_atan2(r[1], r[0]) + 4.0) * scale) as u64) << ib | i as u64),
         );
-        super::radix::sort_above(&mut self.keys, &mut self.scratch, ib);
+        super::radix::sort_bits(&mut self.keys, &mut self.scratch, ib, 64);
         let mask = (1u64 << ib) - 1;
         self.token
             .extend(self.keys.iter().map(|k| (k & mask) as u32));
         // The exact angle of slot q lies within `err` of the middle of its key's interval.
         let err = APPROX_ATAN2_ERROR + 0.5 / scale + 1e-14;
         let keys = &self.keys;
-        let mid = |q: usize| ((keys[q] >> ib) as f64 + 0.5) / scale - 4.0;
+        let inv = 1.0 / scale;
+        let mid = |q: usize| ((keys[q] >> ib) as f64 + 0.5) * inv - 4.0;
         self.exact.clear();
         self.exact.resize(n, f64::NAN);
         // Runs of keys closer than 2 err (+ rounding): their order is decided by the exact
@@ -922,17 +919,23 @@ impl ClusterFinder {
             }
             a = b;
         }
-        let token = &self.token;
-        let exact = &self.exact;
-        let bd = |q: usize| -> (f64, f64) {
-            let e = exact[q];
-            if e.is_nan() {
+        // Bounds of the exact angle of each slot (equal to it where it is known).
+        self.lo.clear();
+        self.hi.clear();
+        for (q, &e) in self.exact.iter().enumerate() {
+            let (l, h) = if e.is_nan() {
                 let m = mid(q);
                 (m - err, m + err)
             } else {
                 (e, e)
-            }
-        };
+            };
+            self.lo.push(l);
+            self.hi.push(h);
+        }
+        let token = &self.token;
+        let exact = &self.exact;
+        let (lo_b, hi_b) = (&self.lo, &self.hi);
+        let bd = |q: usize| -> (f64, f64) { (lo_b[q], hi_b[q]) };
         let ex = |q: usize| -> f64 {
             let e = exact[q];
             if e.is_nan() {
@@ -1121,7 +1124,8 @@ impl ClusterFinder {
                 let c: [u64; 3] = std::array::from_fn(|k| (cell(r[k]) - lo[k]) as u64);
                 (((c[0] << bits[1] | c[1]) << bits[2] | c[2]) << ib) | i as u64
             }));
-        super::radix::sort_above(&mut self.keys, &mut self.scratch, ib);
+        let high = ib + bits.iter().sum::<u32>();
+        super::radix::sort_bits(&mut self.keys, &mut self.scratch, ib, high);
         let g = &mut self.grid;
         g.width = std::array::from_fn(|k| width[k] as u32);
         g.start.clear();
