@@ -932,6 +932,16 @@ impl ClusterFinder {
             self.lo.push(l);
             self.hi.push(h);
         }
+        self.core.clear();
+        self.core.resize(n, false);
+        if radius >= PI {
+            self.core.iter_mut().for_each(|c| *c = n >= k_core);
+        } else {
+            self.circle_window(x, radius, k_core);
+        }
+        self.cores.clear();
+        self.cores
+            .extend((0..n as u32).filter(|&p| self.core[p as usize]));
         let token = &self.token;
         let exact = &self.exact;
         let (lo_b, hi_b) = (&self.lo, &self.hi);
@@ -945,74 +955,6 @@ impl ClusterFinder {
                 e
             }
         };
-        // Extended position e in 0..3n: slot e mod n, shifted by -2 pi, 0, +2 pi.
-        let split = |e: usize| -> (usize, i32) {
-            if e < n {
-                (e, -1)
-            } else if e < 2 * n {
-                (e - n, 0)
-            } else {
-                (e - 2 * n, 1)
-            }
-        };
-        let shifted = |v: f64, s: i32| match s {
-            -1 => v - 2.0 * PI,
-            0 => v,
-            _ => v + 2.0 * PI,
-        };
-        let ang_bd = |e: usize| {
-            let (q, s) = split(e);
-            let (l, h) = bd(q);
-            (shifted(l, s), shifted(h, s))
-        };
-        let ang_ex = |e: usize| {
-            let (q, s) = split(e);
-            shifted(ex(q), s)
-        };
-        self.core.clear();
-        self.core.resize(n, false);
-        if radius >= PI {
-            self.core.iter_mut().for_each(|c| *c = n >= k_core);
-        } else {
-            // ang(e1) < ang(e2) - radius
-            let below = |e1: usize, e2: usize| -> bool {
-                let ((l1, h1), (l2, h2)) = (ang_bd(e1), ang_bd(e2));
-                if h1 < l2 - radius {
-                    true
-                } else if l1 >= h2 - radius {
-                    false
-                } else {
-                    ang_ex(e1) < ang_ex(e2) - radius
-                }
-            };
-            // ang(e1) <= ang(e2) + radius
-            let within = |e1: usize, e2: usize| -> bool {
-                let ((l1, h1), (l2, h2)) = (ang_bd(e1), ang_bd(e2));
-                if h1 <= l2 + radius {
-                    true
-                } else if l1 > h2 + radius {
-                    false
-                } else {
-                    ang_ex(e1) <= ang_ex(e2) + radius
-                }
-            };
-            let (mut lo, mut hi) = (0usize, n);
-            for (p, core) in self.core.iter_mut().enumerate() {
-                while below(lo, p + n) {
-                    lo += 1;
-                }
-                if hi < p + n {
-                    hi = p + n;
-                }
-                while hi + 1 < 3 * n && within(hi + 1, p + n) {
-                    hi += 1;
-                }
-                *core = (hi - lo + 1).min(n) >= k_core;
-            }
-        }
-        self.cores.clear();
-        self.cores
-            .extend((0..n as u32).filter(|&p| self.core[p as usize]));
         let cores = &self.cores;
         let m = cores.len();
         if m == 0 {
@@ -1086,6 +1028,101 @@ impl ClusterFinder {
             if near {
                 rep[p] = rep[if take_prev { c(pv) } else { c(nx) }];
             }
+        }
+    }
+
+    /// Core slots of the circle: the reference's sliding window over the angles extended by
+    /// `-2 pi` and `+2 pi` (positions `0..3n`), as two branch-free merges of the extended
+    /// angles with the window ends `a_p - radius` and `a_p + radius`; every comparison is
+    /// decided on the bounds, or else on the exact angles. The extensions are cut to the
+    /// positions a window can reach (a prefix no window starts before, a suffix no window ends
+    /// after), which leaves the differences of positions unchanged.
+    fn circle_window(&mut self, x: &[f64], radius: f64, k_core: usize) {
+        use std::f64::consts::PI;
+        let n = self.token.len();
+        let (lo_b, hi_b, exact, token) = (&self.lo, &self.hi, &self.exact, &self.token);
+        let core = &mut self.core;
+        let ex = |q: usize| -> f64 {
+            let e = exact[q];
+            if e.is_nan() {
+                let t = token[q] as usize;
+                x[2 * t + 1].atan2(x[2 * t])
+            } else {
+                e
+            }
+        };
+        // Tail of the -2 pi copy: drop the slots below the first window for certain.
+        let mut tail_from = 0;
+        while tail_from < n && hi_b[tail_from] - 2.0 * PI < lo_b[0] - radius {
+            tail_from += 1;
+        }
+        // Head of the +2 pi copy: keep the slots not beyond the last window for certain.
+        let mut head_to = 0;
+        while head_to < n && !(lo_b[head_to] + 2.0 * PI > hi_b[n - 1] + radius) {
+            head_to += 1;
+        }
+        let tail = n - tail_from;
+        let m = tail + n + head_to;
+        // Extended position j: (slot, shift).
+        let slot = |j: usize| -> (usize, i32) {
+            if j < tail {
+                (tail_from + j, -1)
+            } else if j < tail + n {
+                (j - tail, 0)
+            } else {
+                (j - tail - n, 1)
+            }
+        };
+        let shifted = |v: f64, s: i32| match s {
+            -1 => v - 2.0 * PI,
+            0 => v,
+            _ => v + 2.0 * PI,
+        };
+        let mut el = Vec::with_capacity(m);
+        let mut eh = Vec::with_capacity(m);
+        for j in 0..m {
+            let (q, s) = slot(j);
+            el.push(shifted(lo_b[q], s));
+            eh.push(shifted(hi_b[q], s));
+        }
+        let ang_ex = |j: usize| {
+            let (q, s) = slot(j);
+            shifted(ex(q), s)
+        };
+        // lo(p): first extended position not below a_p - radius.
+        let mut lo_of = vec![0u32; n];
+        let (mut j, mut p) = (0usize, 0usize);
+        while p < n {
+            let (l2, h2) = (lo_b[p], hi_b[p]);
+            let yes = eh[j] < l2 - radius;
+            let no = el[j] >= h2 - radius;
+            let below = if yes | no {
+                yes
+            } else {
+                ang_ex(j) < ang_ex(p + tail) - radius
+            };
+            lo_of[p] = j as u32;
+            j += below as usize;
+            p += (!below) as usize;
+        }
+        // hi(p): last extended position within a_p + radius (at least p itself).
+        let (mut j, mut p) = (tail, 0usize);
+        while p < n {
+            j = j.max(p + tail);
+            let nx = (j + 1).min(m - 1);
+            let (l2, h2) = (lo_b[p], hi_b[p]);
+            let yes = eh[nx] <= l2 + radius;
+            let no = el[nx] > h2 + radius;
+            let within = j + 1 < m
+                && if yes | no {
+                    yes
+                } else {
+                    ang_ex(nx) <= ang_ex(p + tail) + radius
+                };
+            // The last write for p is the one with its final hi.
+            core[p] = (j - lo_of[p] as usize + 1).min(n) >= k_core;
+            j += within as usize;
+            p += (!within) as usize;
         }
     }
 

@@ -32,7 +32,7 @@ pub fn sort_bits(keys: &mut Vec<u64>, scratch: &mut Vec<u64>, low: u32, high: u3
         keys.sort_by_key(|k| k >> low);
         return;
     }
-    let wanted = (index_bits(n) + 3).div_ceil(DIGIT) * DIGIT;
+    let wanted = (index_bits(n) + 1).div_ceil(DIGIT) * DIGIT;
     let base = low.max(high.saturating_sub(wanted));
     let passes = (high - base).div_ceil(DIGIT) as usize;
     let mut hist = vec![[0usize; RADIX]; passes];
