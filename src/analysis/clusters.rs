@@ -653,6 +653,36 @@ fn approx_atan2(y: f64, x: f64) -> f64 {
     }
 }
 
+/// Middle of the interval of angles with the key of the packed word `k` (index below bit
+/// `ib`, `(angle + 4) * scale` above).
+#[inline(always)]
+fn key_mid(k: u64, ib: u32, scale: f64) -> f64 {
+    ((k >> ib) as f64 + 0.5) / scale - 4.0
+}
+
+/// [`approx_atan2`] of each row of `x` (`N x 2`) into `out`.
+fn approx_angles(x: &[f64], out: &mut Vec<f64>) {
+    #[inline(always)]
+    fn fill(x: &[f64], out: &mut Vec<f64>) {
+        out.clear();
+        out.extend(x.chunks_exact(2).map(|r| approx_atan2(r[1], r[0])));
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        unsafe fn fill_avx2(x: &[f64], out: &mut Vec<f64>) {
+            fill(x, out)
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2 (checked above); the arithmetic is the same
+            // (no contraction into FMA), so the results are those of the portable path.
+            unsafe { fill_avx2(x, out) };
+            return;
+        }
+    }
+    fill(x, out)
+}
+
 /// Squared distance with the summation order of [`dist2`].
 #[inline(always)]
 fn d2(q: &[f64; 3], p: &[f64; 3]) -> f64 {
@@ -758,8 +788,6 @@ pub struct ClusterFinder {
     core: Vec<bool>,
     cores: Vec<u32>,
     exact: Vec<f64>,
-    lo: Vec<f64>,
-    hi: Vec<f64>,
     run: Vec<(f64, u32)>,
     parent: Vec<u32>,
     mass: Vec<u32>,
@@ -868,11 +896,13 @@ impl ClusterFinder {
         // Keys: (angle + 4) < 8 scaled to the bits above the index.
         let shift = 64 - ib - 3;
         let scale = (shift as f64).exp2();
+        approx_angles(x, &mut self.exact);
         self.keys.clear();
         self.keys.extend(
-            x.chunks_exact(2)
+            self.exact
+                .iter()
                 .enumerate()
-                .map(|(i, r)| (((approx_atan2(r[1], r[0]) + 4.0) * scale) as u64) << ib | i as u64),
+                .map(|(i, a)| ((((a + 4.0) * scale) as i64 as u64) << ib) | i as u64),
         );
         super::radix::sort_bits(&mut self.keys, &mut self.scratch, ib, 64);
         let mask = (1u64 << ib) - 1;
@@ -881,8 +911,6 @@ impl ClusterFinder {
         // The exact angle of slot q lies within `err` of the middle of its key's interval.
         let err = APPROX_ATAN2_ERROR + 0.5 / scale + 1e-14;
         let keys = &self.keys;
-        let inv = 1.0 / scale;
-        let mid = |q: usize| ((keys[q] >> ib) as f64 + 0.5) * inv - 4.0;
         self.exact.clear();
         self.exact.resize(n, f64::NAN);
         // Runs of keys closer than 2 err (+ rounding): their order is decided by the exact
@@ -919,33 +947,29 @@ impl ClusterFinder {
             }
             a = b;
         }
-        // Bounds of the exact angle of each slot (equal to it where it is known).
-        self.lo.clear();
-        self.hi.clear();
-        for (q, &e) in self.exact.iter().enumerate() {
-            let (l, h) = if e.is_nan() {
-                let m = mid(q);
-                (m - err, m + err)
-            } else {
-                (e, e)
-            };
-            self.lo.push(l);
-            self.hi.push(h);
-        }
         self.core.clear();
         self.core.resize(n, false);
         if radius >= PI {
             self.core.iter_mut().for_each(|c| *c = n >= k_core);
         } else {
-            self.circle_window(x, radius, k_core);
+            self.circle_window(x, radius, k_core, ib, err);
         }
         self.cores.clear();
         self.cores
             .extend((0..n as u32).filter(|&p| self.core[p as usize]));
         let token = &self.token;
         let exact = &self.exact;
-        let (lo_b, hi_b) = (&self.lo, &self.hi);
-        let bd = |q: usize| -> (f64, f64) { (lo_b[q], hi_b[q]) };
+        let keys = &self.keys;
+        let mid = |q: usize| key_mid(keys[q], ib, scale);
+        let bd = |q: usize| -> (f64, f64) {
+            let e = exact[q];
+            if e.is_nan() {
+                let m = mid(q);
+                (m - err, m + err)
+            } else {
+                (e, e)
+            }
+        };
         let ex = |q: usize| -> f64 {
             let e = exact[q];
             if e.is_nan() {
@@ -1032,16 +1056,29 @@ impl ClusterFinder {
     }
 
     /// Core slots of the circle: the reference's sliding window over the angles extended by
-    /// `-2 pi` and `+2 pi` (positions `0..3n`), as two branch-free merges of the extended
-    /// angles with the window ends `a_p - radius` and `a_p + radius`; every comparison is
-    /// decided on the bounds, or else on the exact angles. The extensions are cut to the
-    /// positions a window can reach (a prefix no window starts before, a suffix no window ends
-    /// after), which leaves the differences of positions unchanged.
-    fn circle_window(&mut self, x: &[f64], radius: f64, k_core: usize) {
+    /// `-2 pi` and `+2 pi` (positions `0..3n`), where the window of slot `p` is
+    /// `[lo(p), hi(p)]`, both non-decreasing in `p`. They are found by binary search at every
+    /// 256th slot; between two such slots the count lies between `hi(p0) - lo(p1) + 1` and
+    /// `hi(p1) - lo(p0) + 1`, which decides most blocks at once; the others slide the window
+    /// slot by slot as the reference. Every comparison is decided on the bounds of the angles,
+    /// or else on the exact angles.
+    fn circle_window(&mut self, x: &[f64], radius: f64, k_core: usize, ib: u32, err: f64) {
         use std::f64::consts::PI;
         let n = self.token.len();
-        let (lo_b, hi_b, exact, token) = (&self.lo, &self.hi, &self.exact, &self.token);
-        let core = &mut self.core;
+        if k_core > n {
+            return;
+        }
+        let (keys, exact, token, core) = (&self.keys, &self.exact, &self.token, &mut self.core);
+        let scale = ((64 - ib - 3) as f64).exp2();
+        let bd = |q: usize| -> (f64, f64) {
+            let e = exact[q];
+            if e.is_nan() {
+                let m = key_mid(keys[q], ib, scale);
+                (m - err, m + err)
+            } else {
+                (e, e)
+            }
+        };
         let ex = |q: usize| -> f64 {
             let e = exact[q];
             if e.is_nan() {
@@ -1051,26 +1088,14 @@ impl ClusterFinder {
                 e
             }
         };
-        // Tail of the -2 pi copy: drop the slots below the first window for certain.
-        let mut tail_from = 0;
-        while tail_from < n && hi_b[tail_from] - 2.0 * PI < lo_b[0] - radius {
-            tail_from += 1;
-        }
-        // Head of the +2 pi copy: keep the slots not beyond the last window for certain.
-        let mut head_to = 0;
-        while head_to < n && !(lo_b[head_to] + 2.0 * PI > hi_b[n - 1] + radius) {
-            head_to += 1;
-        }
-        let tail = n - tail_from;
-        let m = tail + n + head_to;
-        // Extended position j: (slot, shift).
-        let slot = |j: usize| -> (usize, i32) {
-            if j < tail {
-                (tail_from + j, -1)
-            } else if j < tail + n {
-                (j - tail, 0)
+        // Extended position e in 0..3n: slot e mod n shifted by -2 pi, 0, +2 pi.
+        let split = |e: usize| -> (usize, i32) {
+            if e < n {
+                (e, -1)
+            } else if e < 2 * n {
+                (e - n, 0)
             } else {
-                (j - tail - n, 1)
+                (e - 2 * n, 1)
             }
         };
         let shifted = |v: f64, s: i32| match s {
@@ -1078,51 +1103,95 @@ impl ClusterFinder {
             0 => v,
             _ => v + 2.0 * PI,
         };
-        let mut el = Vec::with_capacity(m);
-        let mut eh = Vec::with_capacity(m);
-        for j in 0..m {
-            let (q, s) = slot(j);
-            el.push(shifted(lo_b[q], s));
-            eh.push(shifted(hi_b[q], s));
-        }
-        let ang_ex = |j: usize| {
-            let (q, s) = slot(j);
+        let ang_bd = |e: usize| {
+            let (q, s) = split(e);
+            let (l, h) = bd(q);
+            (shifted(l, s), shifted(h, s))
+        };
+        let ang_ex = |e: usize| {
+            let (q, s) = split(e);
             shifted(ex(q), s)
         };
-        // lo(p): first extended position not below a_p - radius.
-        let mut lo_of = vec![0u32; n];
-        let (mut j, mut p) = (0usize, 0usize);
-        while p < n {
-            let (l2, h2) = (lo_b[p], hi_b[p]);
-            let yes = eh[j] < l2 - radius;
-            let no = el[j] >= h2 - radius;
-            let below = if yes | no {
-                yes
+        // ang(e) < ang(p + n) - radius
+        let below = |e: usize, p: usize| -> bool {
+            let ((l1, h1), (l2, h2)) = (ang_bd(e), bd(p));
+            if h1 < l2 - radius {
+                true
+            } else if l1 >= h2 - radius {
+                false
             } else {
-                ang_ex(j) < ang_ex(p + tail) - radius
-            };
-            lo_of[p] = j as u32;
-            j += below as usize;
-            p += (!below) as usize;
-        }
-        // hi(p): last extended position within a_p + radius (at least p itself).
-        let (mut j, mut p) = (tail, 0usize);
-        while p < n {
-            j = j.max(p + tail);
-            let nx = (j + 1).min(m - 1);
-            let (l2, h2) = (lo_b[p], hi_b[p]);
-            let yes = eh[nx] <= l2 + radius;
-            let no = el[nx] > h2 + radius;
-            let within = j + 1 < m
-                && if yes | no {
-                    yes
+                ang_ex(e) < ang_ex(p + n) - radius
+            }
+        };
+        // ang(e) <= ang(p + n) + radius
+        let within = |e: usize, p: usize| -> bool {
+            let ((l1, h1), (l2, h2)) = (ang_bd(e), bd(p));
+            if h1 <= l2 + radius {
+                true
+            } else if l1 > h2 + radius {
+                false
+            } else {
+                ang_ex(e) <= ang_ex(p + n) + radius
+            }
+        };
+        // lo(p): first e in from..=p+n not below; hi(p): last e in p+n..3n within (the
+        // reference's hi never passes 3n - 1). Both predicates are monotone in e.
+        let lo_at = |p: usize, from: usize| -> usize {
+            let (mut a, mut b) = (from, p + n);
+            while a < b {
+                let c = a + (b - a) / 2;
+                if below(c, p) {
+                    a = c + 1;
                 } else {
-                    ang_ex(nx) <= ang_ex(p + tail) + radius
-                };
-            // The last write for p is the one with its final hi.
-            core[p] = (j - lo_of[p] as usize + 1).min(n) >= k_core;
-            j += within as usize;
-            p += (!within) as usize;
+                    b = c;
+                }
+            }
+            a
+        };
+        let hi_at = |p: usize, from: usize| -> usize {
+            let (mut a, mut b) = (from.max(p + n), 3 * n - 1);
+            while a < b {
+                let c = a + (b - a).div_ceil(2);
+                if within(c, p) {
+                    a = c;
+                } else {
+                    b = c - 1;
+                }
+            }
+            a
+        };
+        const BLOCK: usize = 256;
+        let (mut l0, mut h0) = (lo_at(0, 0), hi_at(0, n));
+        let mut p0 = 0;
+        loop {
+            core[p0] = h0 - l0 + 1 >= k_core;
+            if p0 + 1 >= n {
+                break;
+            }
+            let p1 = (p0 + BLOCK).min(n - 1);
+            let (l1, h1) = (lo_at(p1, l0), hi_at(p1, h0));
+            let (least, most) = ((h0 + 1).saturating_sub(l1), h1 - l0 + 1);
+            if most < k_core || least >= k_core {
+                core[p0 + 1..p1]
+                    .iter_mut()
+                    .for_each(|c| *c = least >= k_core);
+            } else {
+                // The reference's sliding window from slot p0.
+                let (mut lo, mut hi) = (l0, h0);
+                for p in p0 + 1..p1 {
+                    while below(lo, p) {
+                        lo += 1;
+                    }
+                    if hi < p + n {
+                        hi = p + n;
+                    }
+                    while hi + 1 < 3 * n && within(hi + 1, p) {
+                        hi += 1;
+                    }
+                    core[p] = hi - lo + 1 >= k_core;
+                }
+            }
+            (p0, l0, h0) = (p1, l1, h1);
         }
     }
 
