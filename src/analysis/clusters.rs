@@ -661,11 +661,28 @@ fn key_mid(k: u64, ib: u32, scale: f64) -> f64 {
 }
 
 /// [`approx_atan2`] of each row of `x` (`N x 2`) into `out`.
+#[allow(clippy::needless_range_loop)]
 fn approx_angles(x: &[f64], out: &mut Vec<f64>) {
     #[inline(always)]
     fn fill(x: &[f64], out: &mut Vec<f64>) {
+        const L: usize = 8;
+        let n = x.len() / 2;
         out.clear();
-        out.extend(x.chunks_exact(2).map(|r| approx_atan2(r[1], r[0])));
+        out.resize(n, 0.0);
+        // Lanes of L tokens, so that the compiler vectorises the branch-free arithmetic.
+        for (o, r) in out.chunks_exact_mut(L).zip(x.chunks_exact(2 * L)) {
+            let (mut xs, mut ys) = ([0.0; L], [0.0; L]);
+            for l in 0..L {
+                xs[l] = r[2 * l];
+                ys[l] = r[2 * l + 1];
+            }
+            for l in 0..L {
+                o[l] = approx_atan2(ys[l], xs[l]);
+            }
+        }
+        for i in n / L * L..n {
+            out[i] = approx_atan2(x[2 * i + 1], x[2 * i]);
+        }
     }
     #[cfg(target_arch = "x86_64")]
     {
@@ -1206,7 +1223,13 @@ impl ClusterFinder {
             return true;
         }
         let h = chord / 3f64.sqrt();
-        let cell = |v: f64| ((v + 1.0) / h).floor() as i32;
+        // `((v + 1) / h).floor() as i32` (the reference's cell) without a call to floor.
+        let cell = |v: f64| {
+            let w = (v + 1.0) / h;
+            let t = w as i64;
+            let t = if (t as f64) > w { t.saturating_sub(1) } else { t };
+            t.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+        };
         let (mut lo, mut hi) = ([i32::MAX; 3], [i32::MIN; 3]);
         for r in x.chunks_exact(3) {
             for k in 0..3 {
@@ -1245,6 +1268,15 @@ impl ClusterFinder {
         let mut prev = u64::MAX;
         for (s, &k) in self.keys.iter().enumerate() {
             let t = (k & mask) as usize;
+            #[cfg(target_arch = "x86_64")]
+            if let Some(&ahead) = self.keys.get(s + 32) {
+                let a = 3 * (ahead & mask) as usize;
+                // SAFETY: a prefetch hint of an address inside `x`; it never faults.
+                unsafe {
+                    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                    _mm_prefetch::<_MM_HINT_T0>(x.as_ptr().add(a) as *const i8);
+                }
+            }
             self.token.push(t as u32);
             let p = [x[3 * t], x[3 * t + 1], x[3 * t + 2]];
             g.pts.push(p);
@@ -1286,6 +1318,18 @@ impl ClusterFinder {
         for c in 0..ncell {
             if size(c) >= k_core {
                 core[slots(c)].iter_mut().for_each(|v| *v = true);
+                continue;
+            }
+            // Upper bound first: the tokens of the 25 neighbouring columns.
+            let [cx, cy, _] = g.cell[c];
+            let mut column_total = 0usize;
+            for gx in cx.saturating_sub(2)..=(cx + 2).min(g.width[0] - 1) {
+                for gy in cy.saturating_sub(2)..=(cy + 2).min(g.width[1] - 1) {
+                    let (a, b) = g.columns[(gx * g.width[1] + gy) as usize];
+                    column_total += (g.start[b as usize] - g.start[a as usize]) as usize;
+                }
+            }
+            if column_total < k_core {
                 continue;
             }
             g.neighbours(c, ranges);
@@ -1379,6 +1423,9 @@ impl ClusterFinder {
         // 3. Border slots join the first core slot within the radius (cells ascending, tokens
         // ascending in a cell).
         let rep = &mut self.rep;
+        if core_cum[ncell] == 0 {
+            return true;
+        }
         for c in 0..ncell {
             let mut nb_core = false;
             g.neighbours(c, ranges);
