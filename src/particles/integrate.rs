@@ -855,3 +855,100 @@ mod close_pairs_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod merge_check_tests {
+    use super::{has_pair_between, link_groups, merge_check};
+
+    /// Brute force: every pair.
+    fn brute(x: &[f64], dim: usize, r: f64, close: f64) -> (Option<Vec<Vec<usize>>>, bool) {
+        let n = x.len() / dim;
+        let mut pairs = Vec::new();
+        let mut collapsing = false;
+        for i in 0..n {
+            for j in i + 1..n {
+                let c2: f64 = (0..dim)
+                    .map(|k| (x[i * dim + k] - x[j * dim + k]).powi(2))
+                    .sum();
+                if c2 <= r * r {
+                    pairs.push((i, j));
+                }
+                if c2 <= close * close && c2.sqrt() > r {
+                    collapsing = true;
+                }
+            }
+        }
+        (link_groups(n, &pairs), collapsing)
+    }
+
+    #[test]
+    fn merge_check_equals_brute_force() {
+        // Coincident copies (ties of the projections: the radix keys' exact re-sort), pairs at
+        // chords around the merge radius and the collapsing chord, antipodal tokens, tiny N.
+        let mut s = 777u64;
+        let mut rnd = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for dim in [2usize, 3, 4] {
+            for n0 in [0usize, 1, 2, 300, 1500] {
+                let mut x = Vec::new();
+                for i in 0..n0 {
+                    let mut r: Vec<f64> = (0..dim).map(|_| rnd()).collect();
+                    let norm = r.iter().map(|a| a * a).sum::<f64>().sqrt();
+                    r.iter_mut().for_each(|a| *a /= norm);
+                    x.extend_from_slice(&r);
+                    match i % 11 {
+                        0 => x.extend_from_slice(&r),
+                        1 => x.extend(r.iter().map(|a| -a)),
+                        2 | 3 => {
+                            let eps = if i % 11 == 2 { 1e-15 } else { 3e-7 };
+                            let mut q: Vec<f64> = r.iter().map(|a| a + eps * rnd()).collect();
+                            let norm = q.iter().map(|a| a * a).sum::<f64>().sqrt();
+                            q.iter_mut().for_each(|a| *a /= norm);
+                            x.extend(q);
+                        }
+                        _ => {}
+                    }
+                }
+                let r = 16.0 * f64::EPSILON;
+                let close = 1e-6;
+                let (groups, collapsing) = brute(&x, dim, r, close);
+                let m = merge_check(&x, dim, r, close);
+                assert_eq!(m.groups, groups, "d = {dim}, n0 = {n0}");
+                let want = if groups.is_some() {
+                    None
+                } else {
+                    Some(collapsing)
+                };
+                assert_eq!(m.collapsing, want, "d = {dim}, n0 = {n0}");
+                assert_eq!(has_pair_between(&x, dim, r, close), collapsing);
+                if n0 >= 300 {
+                    assert!(
+                        groups.is_some() && collapsing,
+                        "d = {dim}: nothing to compare"
+                    );
+                }
+                // Without coincident tokens: the collapsing answer from the same sort.
+                let y: Vec<f64> = x
+                    .chunks_exact(dim)
+                    .enumerate()
+                    .filter(|(i, _)| {
+                        !groups
+                            .as_ref()
+                            .is_some_and(|g| g.iter().any(|g| g.len() > 1 && g[1..].contains(i)))
+                    })
+                    .flat_map(|(_, r)| r.to_vec())
+                    .collect();
+                let (g2, c2) = brute(&y, dim, r, close);
+                let m2 = merge_check(&y, dim, r, close);
+                assert_eq!(m2.groups, g2);
+                if g2.is_none() {
+                    assert_eq!(m2.collapsing, Some(c2), "d = {dim}, n0 = {n0}");
+                }
+            }
+        }
+    }
+}
