@@ -1080,6 +1080,7 @@ impl ClusterFinder {
     /// `hi(p1) - lo(p0) + 1`, which decides most blocks at once; the others slide the window
     /// slot by slot as the reference. Every comparison is decided on the bounds of the angles,
     /// or else on the exact angles.
+    #[allow(clippy::needless_range_loop)]
     fn circle_window(&mut self, x: &[f64], radius: f64, k_core: usize, ib: u32, err: f64) {
         use std::f64::consts::PI;
         let n = self.token.len();
@@ -1609,7 +1610,8 @@ mod tests {
             let mut x = state(&mut rng, dim, 2000, 4, 0.9, 0.004);
             let neg: Vec<f64> = x.iter().map(|v| -v).collect();
             x.extend(neg);
-            x.extend_from_slice(&x[..600 * dim].to_vec());
+            let copies = x[..600 * dim].to_vec();
+            x.extend(copies);
             check(&x, dim, &dflt, &format!("d={dim} antipodal"));
         }
     }
