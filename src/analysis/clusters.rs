@@ -29,6 +29,11 @@
 //! a k-d tree with subtree counts (whole boxes inside the ball are added without visiting their
 //! points; the count stops at `k_core`). Linking and border assignment visit neighbouring cells.
 //! Other `d`: `O(N^2)`.
+//!
+//! That is [`find_clusters_reference`]. [`find_clusters`] and [`ClusterFinder`] return the same
+//! clusters and labels with radix sorts, a polynomial `atan2` whose error bound decides most
+//! comparisons (the exact `atan2` decides the rest), and whole-cell counts instead of the k-d
+//! tree (see [`ClusterFinder`]).
 
 use std::collections::HashMap;
 
