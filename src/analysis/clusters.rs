@@ -726,6 +726,20 @@ fn box_range(q: &[f64; 3], lo: &[f64; 3], hi: &[f64; 3]) -> (f64, f64) {
     (near, far)
 }
 
+/// Squared distances between the nearest and the farthest points of two boxes, rounded so that
+/// every `q` of the first and `p` of the second have `near <= d2(q, p) <= far`.
+#[inline(always)]
+fn box_pair_range(lo: &[f64; 3], hi: &[f64; 3], lo2: &[f64; 3], hi2: &[f64; 3]) -> (f64, f64) {
+    let (mut near, mut far) = (0.0, 0.0);
+    for k in 0..3 {
+        let n = (lo2[k] - hi[k]).max(lo[k] - hi2[k]).max(0.0);
+        let f = (hi[k] - lo2[k]).abs().max((lo[k] - hi2[k]).abs());
+        near += n * n;
+        far += f * f;
+    }
+    (near, far)
+}
+
 /// Union-find over slots whose root is the slot of the smallest token (the representative of
 /// the reference implementation, whose union-find runs over token indices).
 fn uf_find(parent: &mut [u32], mut a: u32) -> u32 {
@@ -1349,6 +1363,28 @@ impl ClusterFinder {
                 .map(|&(a, b)| (g.start[b as usize] - g.start[a as usize]) as usize)
                 .sum();
             if cand < k_core {
+                continue;
+            }
+            // Bounds for the whole cell: the cells within the radius of every point of this
+            // cell's box (a lower bound of every token's count), and those within the radius
+            // of some point of it (an upper bound).
+            let (mut least, mut most) = (0usize, 0usize);
+            for &(a, b) in ranges.iter() {
+                for b in a as usize..b as usize {
+                    let (near, far) = box_pair_range(&g.lo[c], &g.hi[c], &g.lo[b], &g.hi[b]);
+                    if far <= c2 {
+                        least += size(b);
+                    }
+                    if near <= c2 {
+                        most += size(b);
+                    }
+                }
+            }
+            if least >= k_core {
+                core[slots(c)].iter_mut().for_each(|v| *v = true);
+                continue;
+            }
+            if most < k_core {
                 continue;
             }
             for i in slots(c) {
