@@ -5,11 +5,14 @@
 //! scripts/numpy_reference_particles.py; run both in one session and compare medians (README.md,
 //! "Benchmarks" under the particle simulator).
 //!
-//! Group `row`: the diagnostics of one output row of `attnflow particles` at the same sizes
-//! (`harmonic_power` C_1..C_16 from moments, `find_clusters` with the default parameters, and the
-//! `close_pairs` merge check run after each step), on iid uniform tokens and on a clustered state
-//! (12 caps of angular radius 0.01 holding 90% of the tokens), to compare with the cost of a step
-//! (four right-hand sides for RK4).
+//! Group `row`: the diagnostics of one output row of `attnflow particles` at the same sizes,
+//! through the functions a run calls: `RowDiagnostics::compute` (harmonic power C_0..C_16 from
+//! moments and the cluster sizes with the default parameters) and `merge_check` (merge radius
+//! 16 eps, collapsing pairs up to 1e-6; a run does it after every step up to 20000 tokens and
+//! every 16th step above), on iid uniform tokens and on a clustered state (12 caps of angular
+//! radius 0.01 holding 90% of the tokens), to compare with the cost of a step (four
+//! right-hand sides for RK4). Group `row_part`: the three parts alone (`power`, `clusters`,
+//! `merge`).
 //!
 //! `cargo bench --bench particles` (set ATTNFLOW_BENCH_QUICK=1 for a short smoke run).
 //!
@@ -20,9 +23,9 @@
 //! - `ATTNFLOW_BENCH_PATH=avx512|avx2|portable`: instruction set of the exact summation
 //!   (default: the widest the processor has; `ATTNFLOW_PORTABLE` forces the portable path).
 
-use attnflow::analysis::{find_clusters, harmonic_power, ClusterParams};
-use attnflow::particles::integrate::close_pairs;
+use attnflow::analysis::{harmonic_power, ClusterFinder, ClusterParams, RowDiagnostics};
 use attnflow::particles::{build_velocity_field, ExactField, Method, TokenState, VelocityField};
+use attnflow::particles::{merge_check, CLOSE_CHORD, COINCIDENT_CHORD};
 use attnflow::spectral::simd::SimdPath;
 use attnflow::Model;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -114,45 +117,85 @@ fn clustered(n: usize, dim: usize, frac: f64, r: f64) -> Vec<f64> {
     x
 }
 
+/// Time `work` on one thread (CPU time with `ATTNFLOW_BENCH_CPU`), as the `rhs` group.
+fn bench_on<F: FnMut() + Send>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    id: BenchmarkId,
+    pool: &rayon::ThreadPool,
+    cpu: bool,
+    mut work: F,
+) {
+    group.bench_function(id, |b| {
+        if cpu {
+            b.iter_custom(|iters| {
+                pool.install(|| {
+                    let t0 = thread_cpu_ns();
+                    for _ in 0..iters {
+                        work();
+                    }
+                    Duration::from_nanos(thread_cpu_ns() - t0)
+                })
+            })
+        } else {
+            b.iter(&mut work)
+        }
+    });
+}
+
 fn row(c: &mut Criterion) {
     let cpu = std::env::var_os("ATTNFLOW_BENCH_CPU").is_some();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
         .unwrap();
+    let params = ClusterParams::default();
+    let cases = [(3usize, 16384usize), (2, 1_000_000), (3, 1_000_000)];
+    let state = |dim: usize, n: usize, s: &str| {
+        if s == "uniform" {
+            TokenState::uniform(n, dim, 1, 0).x
+        } else {
+            clustered(n, dim, 0.9, 0.01)
+        }
+    };
     let mut group = c.benchmark_group("row");
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(3));
-    let params = ClusterParams::default();
-    for (dim, n) in [(3usize, 16384usize), (2, 1_000_000), (3, 1_000_000)] {
-        for state in ["uniform", "clustered"] {
-            let x = if state == "uniform" {
-                TokenState::uniform(n, dim, 1, 0).x
-            } else {
-                clustered(n, dim, 0.9, 0.01)
-            };
-            let work = || {
-                let p = harmonic_power(std::hint::black_box(&x), dim, 16);
-                let cl = find_clusters(&x, dim, &params);
-                let close = close_pairs(&x, dim, 1e-6);
-                std::hint::black_box((p, cl, close));
-            };
-            let id = BenchmarkId::new(format!("d{dim}_{state}"), n);
-            group.bench_function(id, |b| {
-                if cpu {
-                    b.iter_custom(|iters| {
-                        pool.install(|| {
-                            let t0 = thread_cpu_ns();
-                            for _ in 0..iters {
-                                work();
-                            }
-                            Duration::from_nanos(thread_cpu_ns() - t0)
-                        })
-                    })
-                } else {
-                    b.iter(work)
-                }
+    for (dim, n) in cases {
+        for s in ["uniform", "clustered"] {
+            let x = state(dim, n, s);
+            let mut diag = RowDiagnostics::new();
+            let id = BenchmarkId::new(format!("d{dim}_{s}"), n);
+            bench_on(&mut group, id, &pool, cpu, || {
+                let row = diag.compute(std::hint::black_box(&x), dim, 16, &params);
+                let merge = merge_check(&x, dim, COINCIDENT_CHORD, CLOSE_CHORD);
+                std::hint::black_box((row, merge));
+            });
+        }
+    }
+    group.finish();
+    let mut group = c.benchmark_group("row_part");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(2));
+    for (dim, n) in cases {
+        for s in ["uniform", "clustered"] {
+            let x = state(dim, n, s);
+            let mut finder = ClusterFinder::new();
+            let name = |part: &str| BenchmarkId::new(format!("{part}_d{dim}_{s}"), n);
+            bench_on(&mut group, name("power"), &pool, cpu, || {
+                std::hint::black_box(harmonic_power(std::hint::black_box(&x), dim, 16));
+            });
+            bench_on(&mut group, name("clusters"), &pool, cpu, || {
+                std::hint::black_box(finder.sizes(std::hint::black_box(&x), dim, &params));
+            });
+            bench_on(&mut group, name("merge"), &pool, cpu, || {
+                std::hint::black_box(merge_check(
+                    std::hint::black_box(&x),
+                    dim,
+                    COINCIDENT_CHORD,
+                    CLOSE_CHORD,
+                ));
             });
         }
     }

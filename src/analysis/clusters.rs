@@ -29,6 +29,11 @@
 //! a k-d tree with subtree counts (whole boxes inside the ball are added without visiting their
 //! points; the count stops at `k_core`). Linking and border assignment visit neighbouring cells.
 //! Other `d`: `O(N^2)`.
+//!
+//! That is [`find_clusters_reference`]. [`find_clusters`] and [`ClusterFinder`] return the same
+//! clusters and labels with radix sorts, a polynomial `atan2` whose error bound decides most
+//! comparisons (the exact `atan2` decides the rest), and whole-cell counts instead of the k-d
+//! tree (see [`ClusterFinder`]).
 
 use std::collections::HashMap;
 
@@ -313,8 +318,12 @@ fn grid_partition(x: &[f64], dim: usize, chord: f64) -> Partition {
     }
 }
 
-/// Find the clusters of the unit rows `x` (`N x dim`) under `params` (see the module docs).
-pub fn find_clusters(x: &[f64], dim: usize, params: &ClusterParams) -> Clusters {
+/// The clusters by the straightforward implementation (comparison sorts, `atan2` of every
+/// token, one `Vec` per grid cell, a k-d tree over all tokens when a cell needs exact counts):
+/// the reference that [`find_clusters`] / [`ClusterFinder`] equal exactly (tests), and their
+/// fallback for inputs the fast paths do not take (non-finite coordinates, `d > 3`, grids too
+/// large to pack into 64-bit keys).
+pub fn find_clusters_reference(x: &[f64], dim: usize, params: &ClusterParams) -> Clusters {
     let n = x.len() / dim;
     let nf = n as f64;
     let chord = 2.0 * (params.radius / 2.0).sin();
@@ -580,4 +589,1139 @@ fn grid_components(
         }
     }
     comp_of_token
+}
+
+/// Minimum number of neighbours of a core token (see the module documentation).
+fn core_threshold(n: usize, dim: usize, params: &ClusterParams) -> usize {
+    let nf = n as f64;
+    3usize
+        .max((params.min_fraction * nf).ceil() as usize)
+        .max((params.density_factor * nf * cap_probability(dim, params.radius)).ceil() as usize)
+}
+
+/// Find the clusters of the unit rows `x` (`N x dim`) under `params` (see the module docs).
+/// Equal to [`find_clusters_reference`]; to find clusters repeatedly (one diagnostics row per
+/// step), keep a [`ClusterFinder`] and its buffers.
+pub fn find_clusters(x: &[f64], dim: usize, params: &ClusterParams) -> Clusters {
+    ClusterFinder::default().find(x, dim, params)
+}
+
+/// No token / no cluster, in the `u32` slot arrays of [`ClusterFinder`].
+const NONE: u32 = u32::MAX;
+
+/// Assumed bound on `|approx_atan2(y, x) - y.atan2(x)|`: the polynomial's own error is below
+/// `1e-16` (`scripts/atan_coefficients.py`), the reductions add a few ulps of `pi` and the
+/// system `atan2` is within an ulp; the margin is three orders of magnitude. A comparison of
+/// angles closer than this margin is redone with the exact `atan2` (tested in
+/// `approx_atan2_is_within_its_bound`).
+const APPROX_ATAN2_ERROR: f64 = 1e-12;
+
+/// `atan(u) ~ u P(u^2)` on `|u| <= tan(pi/8)` (`scripts/atan_coefficients.py`).
+const ATAN_COEF: [f64; 11] = [
+    1.0,
+    -0.3333333333332858,
+    0.19999999998882076,
+    -0.14285714182978565,
+    0.11111106255995819,
+    -0.09090774712795827,
+    0.07689975128569665,
+    -0.06640410811535268,
+    0.056892235017660546,
+    -0.043504452574300106,
+    0.021163217481242648,
+];
+
+/// `atan2(y, x)` to about `1e-15` without a library call (octant reduction, `atan` of
+/// `|u| <= tan(pi/8)` by a polynomial), written without branches; for finite `(x, y) != (0, 0)`.
+#[inline(always)]
+fn approx_atan2(y: f64, x: f64) -> f64 {
+    use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
+    let (ax, ay) = (x.abs(), y.abs());
+    let (mn, mx) = (ax.min(ay), ax.max(ay));
+    let t = mn / mx;
+    let big = t > 0.414_213_562_373_095_1;
+    let v = (t - 1.0) / (t + 1.0);
+    let u = if big { v } else { t };
+    let w = u * u;
+    let mut p = ATAN_COEF[10];
+    for c in ATAN_COEF[..10].iter().rev() {
+        p = p * w + c;
+    }
+    let r = u * p;
+    let r = if big { r + FRAC_PI_4 } else { r };
+    let r = if ay > ax { FRAC_PI_2 - r } else { r };
+    let r = if x.is_sign_negative() { PI - r } else { r };
+    if y.is_sign_negative() {
+        -r
+    } else {
+        r
+    }
+}
+
+/// Middle of the interval of angles with the key of the packed word `k` (index below bit
+/// `ib`, `(angle + 4) * scale` above).
+#[inline(always)]
+fn key_mid(k: u64, ib: u32, scale: f64) -> f64 {
+    // 1 / scale is exact (a power of two): the same as dividing.
+    ((k >> ib) as f64 + 0.5) * (1.0 / scale) - 4.0
+}
+
+/// [`approx_atan2`] of each row of `x` (`N x 2`) into `out`.
+#[allow(clippy::needless_range_loop)]
+fn approx_angles(x: &[f64], out: &mut Vec<f64>) {
+    #[inline(always)]
+    fn fill(x: &[f64], out: &mut Vec<f64>) {
+        const L: usize = 8;
+        let n = x.len() / 2;
+        out.clear();
+        out.resize(n, 0.0);
+        // Lanes of L tokens, so that the compiler vectorises the branch-free arithmetic.
+        for (o, r) in out.chunks_exact_mut(L).zip(x.chunks_exact(2 * L)) {
+            let (mut xs, mut ys) = ([0.0; L], [0.0; L]);
+            for l in 0..L {
+                xs[l] = r[2 * l];
+                ys[l] = r[2 * l + 1];
+            }
+            for l in 0..L {
+                o[l] = approx_atan2(ys[l], xs[l]);
+            }
+        }
+        for i in n / L * L..n {
+            out[i] = approx_atan2(x[2 * i + 1], x[2 * i]);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        unsafe fn fill_avx2(x: &[f64], out: &mut Vec<f64>) {
+            fill(x, out)
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2 (checked above); the arithmetic is the same
+            // (no contraction into FMA), so the results are those of the portable path.
+            unsafe { fill_avx2(x, out) };
+            return;
+        }
+    }
+    fill(x, out)
+}
+
+/// Squared distance with the summation order of [`dist2`].
+#[inline(always)]
+fn d2(q: &[f64; 3], p: &[f64; 3]) -> f64 {
+    (q[0] - p[0]) * (q[0] - p[0]) + (q[1] - p[1]) * (q[1] - p[1]) + (q[2] - p[2]) * (q[2] - p[2])
+}
+
+/// Squared distance from `q` to the nearest and to the farthest point of the box `[lo, hi]`,
+/// rounded so that every point `p` of the box has `near <= d2(q, p) <= far`.
+#[inline(always)]
+fn box_range(q: &[f64; 3], lo: &[f64; 3], hi: &[f64; 3]) -> (f64, f64) {
+    let (mut near, mut far) = (0.0, 0.0);
+    for k in 0..3 {
+        let n = (lo[k] - q[k]).max(q[k] - hi[k]).max(0.0);
+        let f = (q[k] - lo[k]).abs().max((hi[k] - q[k]).abs());
+        near += n * n;
+        far += f * f;
+    }
+    (near, far)
+}
+
+/// Squared distances between the nearest and the farthest points of two boxes, rounded so that
+/// every `q` of the first and `p` of the second have `near <= d2(q, p) <= far`.
+#[inline(always)]
+fn box_pair_range(lo: &[f64; 3], hi: &[f64; 3], lo2: &[f64; 3], hi2: &[f64; 3]) -> (f64, f64) {
+    let (mut near, mut far) = (0.0, 0.0);
+    for k in 0..3 {
+        let n = (lo2[k] - hi[k]).max(lo[k] - hi2[k]).max(0.0);
+        let f = (hi[k] - lo2[k]).abs().max((lo[k] - hi2[k]).abs());
+        near += n * n;
+        far += f * f;
+    }
+    (near, far)
+}
+
+/// Union-find over slots whose root is the slot of the smallest token (the representative of
+/// the reference implementation, whose union-find runs over token indices).
+fn uf_find(parent: &mut [u32], mut a: u32) -> u32 {
+    while parent[a as usize] != a {
+        let g = parent[parent[a as usize] as usize];
+        parent[a as usize] = g;
+        a = g;
+    }
+    a
+}
+
+fn uf_union(parent: &mut [u32], token: &[u32], a: u32, b: u32) {
+    let (ra, rb) = (uf_find(parent, a), uf_find(parent, b));
+    if ra != rb {
+        if token[ra as usize] < token[rb as usize] {
+            parent[rb as usize] = ra;
+        } else {
+            parent[ra as usize] = rb;
+        }
+    }
+}
+
+/// The sphere grid of [`ClusterFinder`]: tokens sorted by cell (cells in `(x, y, z)` order,
+/// tokens ascending in a cell), one slot per token.
+#[derive(Default)]
+struct Grid {
+    /// First slot of each cell (`ncell + 1` entries).
+    start: Vec<u32>,
+    /// Cell coordinates (offset to start at 0).
+    cell: Vec<[u32; 3]>,
+    /// Bounding box of the tokens of each cell.
+    lo: Vec<[f64; 3]>,
+    hi: Vec<[f64; 3]>,
+    /// Cell range `[start, end)` of each `(x, y)` column, dense over the bounding rectangle.
+    columns: Vec<(u32, u32)>,
+    width: [u32; 3],
+    /// Token positions by slot.
+    pts: Vec<[f64; 3]>,
+}
+
+impl Grid {
+    /// Cell ranges (ascending, disjoint) of the neighbourhood of cell `c` (cells within 2 in
+    /// every coordinate, itself included), the cells the reference visits in the same order.
+    fn neighbours(&self, c: usize, out: &mut Vec<(u32, u32)>) {
+        out.clear();
+        let [cx, cy, cz] = self.cell[c];
+        for gx in cx.saturating_sub(2)..=(cx + 2).min(self.width[0] - 1) {
+            for gy in cy.saturating_sub(2)..=(cy + 2).min(self.width[1] - 1) {
+                let (s, e) = self.columns[(gx * self.width[1] + gy) as usize];
+                if s == e {
+                    continue;
+                }
+                let col = &self.cell[s as usize..e as usize];
+                let lo = col.partition_point(|q| q[2] + 2 < cz);
+                let hi = col.partition_point(|q| q[2] <= cz + 2);
+                if lo < hi {
+                    out.push((s + lo as u32, s + hi as u32));
+                }
+            }
+        }
+    }
+}
+
+/// Cluster detection ([`find_clusters`]) keeping its buffers between calls. Same results as
+/// [`find_clusters_reference`]; the cost is linear passes and radix sorts:
+///
+/// - circle: the angles come from a polynomial `atan2` (no library call) with an error bound;
+///   tokens are radix-sorted by the angle rounded to a 64-bit key, and only where two angles,
+///   or an angle difference and the radius, are closer than the bound is the exact `atan2`
+///   evaluated, so every decision (order, neighbour counts, gaps) is the reference's;
+/// - sphere: tokens are radix-sorted by packed cell keys, cells are slot ranges with a
+///   bounding box, the neighbourhood of a cell is 25 column look-ups in a dense table, and exact
+///   neighbour counts add whole cells whose box lies inside the ball (the rest token by token,
+///   stopping at `k_core`) instead of building a k-d tree.
+#[derive(Default)]
+pub struct ClusterFinder {
+    keys: Vec<u64>,
+    scratch: Vec<u64>,
+    /// Token of each slot.
+    token: Vec<u32>,
+    /// Representative token of each slot's cluster (`NONE`: none).
+    rep: Vec<u32>,
+    core: Vec<bool>,
+    cores: Vec<u32>,
+    exact: Vec<f64>,
+    run: Vec<(f64, u32)>,
+    parent: Vec<u32>,
+    mass: Vec<u32>,
+    grid: Grid,
+    ranges: Vec<(u32, u32)>,
+}
+
+impl ClusterFinder {
+    /// A finder with empty buffers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The clusters of the unit rows `x` (`N x dim`), as [`find_clusters`].
+    pub fn find(&mut self, x: &[f64], dim: usize, params: &ClusterParams) -> Clusters {
+        if !self.components(x, dim, params) {
+            return find_clusters_reference(x, dim, params);
+        }
+        let n = x.len() / dim;
+        let kept = self.kept(n, params);
+        // Label of each representative token.
+        self.mass.iter_mut().for_each(|m| *m = NONE);
+        for (k, &(r, _)) in kept.iter().enumerate() {
+            self.mass[r as usize] = k as u32;
+        }
+        let mut labels = vec![None; n];
+        for (&t, &r) in self.token.iter().zip(&self.rep) {
+            if r != NONE && self.mass[r as usize] != NONE {
+                labels[t as usize] = Some(self.mass[r as usize] as usize);
+            }
+        }
+        Clusters {
+            sizes: kept.iter().map(|&(_, m)| m as usize).collect(),
+            labels,
+        }
+    }
+
+    /// Only the cluster sizes (largest first) of [`ClusterFinder::find`]: what a diagnostics row
+    /// records, without the per-token labels.
+    pub fn sizes(&mut self, x: &[f64], dim: usize, params: &ClusterParams) -> Vec<usize> {
+        if !self.components(x, dim, params) {
+            return find_clusters_reference(x, dim, params).sizes;
+        }
+        let n = x.len() / dim;
+        self.kept(n, params)
+            .iter()
+            .map(|&(_, m)| m as usize)
+            .collect()
+    }
+
+    /// Clusters kept (representative, mass), by mass (descending) then representative.
+    fn kept(&mut self, n: usize, params: &ClusterParams) -> Vec<(u32, u32)> {
+        self.mass.clear();
+        self.mass.resize(n, 0);
+        for &r in &self.rep {
+            if r != NONE {
+                self.mass[r as usize] += 1;
+            }
+        }
+        let min_mass = ((params.min_fraction * n as f64).ceil() as usize).max(1);
+        let mut kept: Vec<(u32, u32)> = self
+            .mass
+            .iter()
+            .enumerate()
+            .filter(|&(_, &m)| m as usize >= min_mass)
+            .map(|(r, &m)| (r as u32, m))
+            .collect();
+        kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        kept
+    }
+
+    /// Fill `token` / `rep`; false when the input is for the reference implementation.
+    fn components(&mut self, x: &[f64], dim: usize, params: &ClusterParams) -> bool {
+        if !(dim == 2 || dim == 3)
+            || x.len() / dim >= NONE as usize
+            || !(params.radius > 0.0 && params.radius.is_finite())
+            || !x.iter().all(|v| v.is_finite())
+            || (dim == 2 && x.chunks_exact(2).any(|r| r[0] == 0.0 && r[1] == 0.0))
+        {
+            return false;
+        }
+        let n = x.len() / dim;
+        let k_core = core_threshold(n, dim, params);
+        let x = &x[..n * dim];
+        if dim == 2 {
+            self.circle(x, params.radius, k_core);
+            true
+        } else {
+            let chord = 2.0 * (params.radius / 2.0).sin();
+            self.sphere(x, chord, chord * chord, k_core)
+        }
+    }
+
+    /// Circle: the reference's sorted-angle algorithm on bounds of the angles (see the type
+    /// documentation), exact `atan2` only where the bounds do not decide.
+    fn circle(&mut self, x: &[f64], radius: f64, k_core: usize) {
+        use std::f64::consts::PI;
+        let n = x.len() / 2;
+        self.token.clear();
+        self.rep.clear();
+        self.rep.resize(n, NONE);
+        if n == 0 {
+            return;
+        }
+        let ib = super::radix::index_bits(n);
+        // Keys: (angle + 4) < 8 scaled to the bits above the index.
+        let shift = 64 - ib - 3;
+        let scale = (shift as f64).exp2();
+        approx_angles(x, &mut self.exact);
+        self.keys.clear();
+        self.keys.extend(
+            self.exact
+                .iter()
+                .enumerate()
+                .map(|(i, a)| ((((a + 4.0) * scale) as i64 as u64) << ib) | i as u64),
+        );
+        super::radix::sort_bits(&mut self.keys, &mut self.scratch, ib, 64);
+        let mask = (1u64 << ib) - 1;
+        self.token
+            .extend(self.keys.iter().map(|k| (k & mask) as u32));
+        // The exact angle of slot q lies within `err` of the middle of its key's interval.
+        let err = APPROX_ATAN2_ERROR + 0.5 / scale + 1e-14;
+        let keys = &self.keys;
+        self.exact.clear();
+        self.exact.resize(n, f64::NAN);
+        // Runs of keys closer than 2 err (+ rounding): their order is decided by the exact
+        // angles (then the token index), as in the reference's sort.
+        let gap_keys = (2.0 * err * scale).ceil() as u64 + 2;
+        let mut a = 0;
+        while a < n {
+            let mut b = a + 1;
+            while b < n && (keys[b] >> ib) - (keys[b - 1] >> ib) <= gap_keys {
+                b += 1;
+            }
+            if b - a >= 2 {
+                self.run.clear();
+                let mut last: Option<(f64, f64, f64)> = None;
+                for &t in &self.token[a..b] {
+                    let (px, py) = (x[2 * t as usize], x[2 * t as usize + 1]);
+                    let e = match last {
+                        Some((lx, ly, le))
+                            if lx.to_bits() == px.to_bits() && ly.to_bits() == py.to_bits() =>
+                        {
+                            le
+                        }
+                        _ => py.atan2(px),
+                    };
+                    last = Some((px, py, e));
+                    self.run.push((e, t));
+                }
+                self.run
+                    .sort_unstable_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
+                for (k, &(e, t)) in self.run.iter().enumerate() {
+                    self.token[a + k] = t;
+                    self.exact[a + k] = e;
+                }
+            }
+            a = b;
+        }
+        self.core.clear();
+        self.core.resize(n, false);
+        if radius >= PI {
+            self.core.iter_mut().for_each(|c| *c = n >= k_core);
+        } else {
+            self.circle_window(x, radius, k_core, ib, err);
+        }
+        self.cores.clear();
+        self.cores
+            .extend((0..n as u32).filter(|&p| self.core[p as usize]));
+        let token = &self.token;
+        let exact = &self.exact;
+        let keys = &self.keys;
+        let mid = |q: usize| key_mid(keys[q], ib, scale);
+        let bd = |q: usize| -> (f64, f64) {
+            let e = exact[q];
+            if e.is_nan() {
+                let m = mid(q);
+                (m - err, m + err)
+            } else {
+                (e, e)
+            }
+        };
+        let ex = |q: usize| -> f64 {
+            let e = exact[q];
+            if e.is_nan() {
+                let t = token[q] as usize;
+                x[2 * t + 1].atan2(x[2 * t])
+            } else {
+                e
+            }
+        };
+        let cores = &self.cores;
+        let m = cores.len();
+        if m == 0 {
+            return;
+        }
+        // Forward gap from slot p to slot q (cyclic): bounds and exact value.
+        let gap_bd = |p: usize, q: usize| -> (f64, f64) {
+            let ((pl, ph), (ql, qh)) = (bd(p), bd(q));
+            let (l, h) = (ql - ph, qh - pl);
+            if q >= p {
+                (l, h)
+            } else {
+                (l + 2.0 * PI, h + 2.0 * PI)
+            }
+        };
+        let gap_ex = |p: usize, q: usize| -> f64 {
+            let d = ex(q) - ex(p);
+            if q >= p {
+                d
+            } else {
+                d + 2.0 * PI
+            }
+        };
+        let gap_over = |p: usize, q: usize| -> bool {
+            let (l, h) = gap_bd(p, q);
+            if l > radius {
+                true
+            } else if h <= radius {
+                false
+            } else {
+                gap_ex(p, q) > radius
+            }
+        };
+        let c = |k: usize| cores[k] as usize;
+        let start = (0..m)
+            .find(|&k| gap_over(c(k), c((k + 1) % m)))
+            .map_or(0, |k| (k + 1) % m);
+        let rep = &mut self.rep;
+        let mut current = token[c(start)];
+        for t in 0..m {
+            let k = (start + t) % m;
+            if t > 0 && gap_over(c((k + m - 1) % m), c(k)) {
+                current = token[c(k)];
+            }
+            rep[c(k)] = current;
+        }
+        // Border slots: the nearer of the previous and next core slots, if within the radius.
+        let mut next = 0usize;
+        for p in 0..n {
+            if self.core[p] {
+                continue;
+            }
+            while next < m && c(next) < p {
+                next += 1;
+            }
+            let nx = next % m;
+            let pv = (nx + m - 1) % m;
+            let ((nl, nh), (pl, ph)) = (gap_bd(p, c(nx)), gap_bd(c(pv), p));
+            let take_prev = if ph <= nl {
+                true
+            } else if pl > nh {
+                false
+            } else {
+                gap_ex(c(pv), p) <= gap_ex(p, c(nx))
+            };
+            let near = if take_prev {
+                !gap_over(c(pv), p)
+            } else {
+                !gap_over(p, c(nx))
+            };
+            if near {
+                rep[p] = rep[if take_prev { c(pv) } else { c(nx) }];
+            }
+        }
+    }
+
+    /// Core slots of the circle: the reference's sliding window over the angles extended by
+    /// `-2 pi` and `+2 pi` (positions `0..3n`), where the window of slot `p` is
+    /// `[lo(p), hi(p)]`, both non-decreasing in `p`. They are found by binary search at every
+    /// 256th slot; between two such slots the count lies between `hi(p0) - lo(p1) + 1` and
+    /// `hi(p1) - lo(p0) + 1`, which decides most blocks at once; the others slide the window
+    /// slot by slot as the reference. Every comparison is decided on the bounds of the angles,
+    /// or else on the exact angles.
+    #[allow(clippy::needless_range_loop)]
+    fn circle_window(&mut self, x: &[f64], radius: f64, k_core: usize, ib: u32, err: f64) {
+        use std::f64::consts::PI;
+        let n = self.token.len();
+        if k_core > n {
+            return;
+        }
+        let (keys, exact, token, core) = (&self.keys, &self.exact, &self.token, &mut self.core);
+        let scale = ((64 - ib - 3) as f64).exp2();
+        let bd = |q: usize| -> (f64, f64) {
+            let e = exact[q];
+            if e.is_nan() {
+                let m = key_mid(keys[q], ib, scale);
+                (m - err, m + err)
+            } else {
+                (e, e)
+            }
+        };
+        let ex = |q: usize| -> f64 {
+            let e = exact[q];
+            if e.is_nan() {
+                let t = token[q] as usize;
+                x[2 * t + 1].atan2(x[2 * t])
+            } else {
+                e
+            }
+        };
+        // Extended position e in 0..3n: slot e mod n shifted by -2 pi, 0, +2 pi.
+        let split = |e: usize| -> (usize, i32) {
+            if e < n {
+                (e, -1)
+            } else if e < 2 * n {
+                (e - n, 0)
+            } else {
+                (e - 2 * n, 1)
+            }
+        };
+        let shifted = |v: f64, s: i32| match s {
+            -1 => v - 2.0 * PI,
+            0 => v,
+            _ => v + 2.0 * PI,
+        };
+        let ang_bd = |e: usize| {
+            let (q, s) = split(e);
+            let (l, h) = bd(q);
+            (shifted(l, s), shifted(h, s))
+        };
+        let ang_ex = |e: usize| {
+            let (q, s) = split(e);
+            shifted(ex(q), s)
+        };
+        // ang(e) < ang(p + n) - radius
+        let below = |e: usize, p: usize| -> bool {
+            let ((l1, h1), (l2, h2)) = (ang_bd(e), bd(p));
+            if h1 < l2 - radius {
+                true
+            } else if l1 >= h2 - radius {
+                false
+            } else {
+                ang_ex(e) < ang_ex(p + n) - radius
+            }
+        };
+        // ang(e) <= ang(p + n) + radius
+        let within = |e: usize, p: usize| -> bool {
+            let ((l1, h1), (l2, h2)) = (ang_bd(e), bd(p));
+            if h1 <= l2 + radius {
+                true
+            } else if l1 > h2 + radius {
+                false
+            } else {
+                ang_ex(e) <= ang_ex(p + n) + radius
+            }
+        };
+        // lo(p): first e in from..=p+n not below; hi(p): last e in p+n..3n within (the
+        // reference's hi never passes 3n - 1). Both predicates are monotone in e.
+        let lo_at = |p: usize, from: usize| -> usize {
+            let (mut a, mut b) = (from, p + n);
+            while a < b {
+                let c = a + (b - a) / 2;
+                if below(c, p) {
+                    a = c + 1;
+                } else {
+                    b = c;
+                }
+            }
+            a
+        };
+        let hi_at = |p: usize, from: usize| -> usize {
+            let (mut a, mut b) = (from.max(p + n), 3 * n - 1);
+            while a < b {
+                let c = a + (b - a).div_ceil(2);
+                if within(c, p) {
+                    a = c;
+                } else {
+                    b = c - 1;
+                }
+            }
+            a
+        };
+        const BLOCK: usize = 256;
+        let (mut l0, mut h0) = (lo_at(0, 0), hi_at(0, n));
+        let mut p0 = 0;
+        loop {
+            core[p0] = h0 - l0 + 1 >= k_core;
+            if p0 + 1 >= n {
+                break;
+            }
+            let p1 = (p0 + BLOCK).min(n - 1);
+            let (l1, h1) = (lo_at(p1, l0), hi_at(p1, h0));
+            let (least, most) = ((h0 + 1).saturating_sub(l1), h1 - l0 + 1);
+            if most < k_core || least >= k_core {
+                core[p0 + 1..p1]
+                    .iter_mut()
+                    .for_each(|c| *c = least >= k_core);
+            } else {
+                // The reference's sliding window from slot p0.
+                let (mut lo, mut hi) = (l0, h0);
+                for p in p0 + 1..p1 {
+                    while below(lo, p) {
+                        lo += 1;
+                    }
+                    if hi < p + n {
+                        hi = p + n;
+                    }
+                    while hi + 1 < 3 * n && within(hi + 1, p) {
+                        hi += 1;
+                    }
+                    core[p] = hi - lo + 1 >= k_core;
+                }
+            }
+            (p0, l0, h0) = (p1, l1, h1);
+        }
+    }
+
+    /// Sphere: grid of cell side `chord / sqrt(3)` on radix-sorted cell keys. False when the
+    /// grid does not fit the packed keys or the column table (tiny radius).
+    fn sphere(&mut self, x: &[f64], chord: f64, c2: f64, k_core: usize) -> bool {
+        let n = x.len() / 3;
+        self.token.clear();
+        self.rep.clear();
+        self.rep.resize(n, NONE);
+        if n == 0 {
+            return true;
+        }
+        let h = chord / 3f64.sqrt();
+        // `((v + 1) / h).floor() as i32` (the reference's cell) without a call to floor.
+        let cell = |v: f64| {
+            let w = (v + 1.0) / h;
+            let t = w as i64;
+            let t = if (t as f64) > w {
+                t.saturating_sub(1)
+            } else {
+                t
+            };
+            t.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+        };
+        let (mut lo, mut hi) = ([i32::MAX; 3], [i32::MIN; 3]);
+        for r in x.chunks_exact(3) {
+            for k in 0..3 {
+                let c = cell(r[k]);
+                lo[k] = lo[k].min(c);
+                hi[k] = hi[k].max(c);
+            }
+        }
+        let width: [u64; 3] = std::array::from_fn(|k| (hi[k] as i64 - lo[k] as i64 + 1) as u64);
+        let bits: [u32; 3] = std::array::from_fn(|k| super::radix::index_bits(width[k] as usize));
+        let ib = super::radix::index_bits(n);
+        if bits.iter().sum::<u32>() + ib > 64
+            || width[0] * width[1] > 4 * n as u64 + (1 << 16)
+            || width[2] >= u32::MAX as u64 / 2
+        {
+            return false;
+        }
+        self.keys.clear();
+        self.keys
+            .extend(x.chunks_exact(3).enumerate().map(|(i, r)| {
+                let c: [u64; 3] = std::array::from_fn(|k| (cell(r[k]) - lo[k]) as u64);
+                (((c[0] << bits[1] | c[1]) << bits[2] | c[2]) << ib) | i as u64
+            }));
+        let high = ib + bits.iter().sum::<u32>();
+        super::radix::sort_bits(&mut self.keys, &mut self.scratch, ib, high);
+        let g = &mut self.grid;
+        g.width = std::array::from_fn(|k| width[k] as u32);
+        g.start.clear();
+        g.cell.clear();
+        g.lo.clear();
+        g.hi.clear();
+        g.pts.clear();
+        g.columns.clear();
+        g.columns.resize((width[0] * width[1]) as usize, (0, 0));
+        let mask = (1u64 << ib) - 1;
+        let mut prev = u64::MAX;
+        for (s, &k) in self.keys.iter().enumerate() {
+            let t = (k & mask) as usize;
+            #[cfg(target_arch = "x86_64")]
+            if let Some(&ahead) = self.keys.get(s + 32) {
+                let a = 3 * (ahead & mask) as usize;
+                // SAFETY: a prefetch hint of an address inside `x`; it never faults.
+                unsafe {
+                    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                    _mm_prefetch::<_MM_HINT_T0>(x.as_ptr().add(a) as *const i8);
+                }
+            }
+            self.token.push(t as u32);
+            let p = [x[3 * t], x[3 * t + 1], x[3 * t + 2]];
+            g.pts.push(p);
+            let key = k >> ib;
+            if key != prev {
+                prev = key;
+                let cz = (key & ((1 << bits[2]) - 1)) as u32;
+                let cy = ((key >> bits[2]) & ((1 << bits[1]) - 1)) as u32;
+                let cx = (key >> (bits[1] + bits[2])) as u32;
+                let c = g.cell.len() as u32;
+                g.start.push(s as u32);
+                g.cell.push([cx, cy, cz]);
+                g.lo.push(p);
+                g.hi.push(p);
+                let col = &mut g.columns[(cx * g.width[1] + cy) as usize];
+                if col.0 == col.1 {
+                    *col = (c, c + 1);
+                } else {
+                    col.1 = c + 1;
+                }
+            } else {
+                let (l, u) = (g.lo.last_mut().unwrap(), g.hi.last_mut().unwrap());
+                for k in 0..3 {
+                    l[k] = l[k].min(p[k]);
+                    u[k] = u[k].max(p[k]);
+                }
+            }
+        }
+        g.start.push(n as u32);
+        let ncell = g.cell.len();
+        let g = &self.grid;
+        let size = |c: usize| (g.start[c + 1] - g.start[c]) as usize;
+        let slots = |c: usize| g.start[c] as usize..g.start[c + 1] as usize;
+        // 1. Core slots.
+        let core = &mut self.core;
+        core.clear();
+        core.resize(n, false);
+        let ranges = &mut self.ranges;
+        for c in 0..ncell {
+            if size(c) >= k_core {
+                core[slots(c)].iter_mut().for_each(|v| *v = true);
+                continue;
+            }
+            // Upper bound first: the tokens of the 25 neighbouring columns.
+            let [cx, cy, _] = g.cell[c];
+            let mut column_total = 0usize;
+            for gx in cx.saturating_sub(2)..=(cx + 2).min(g.width[0] - 1) {
+                for gy in cy.saturating_sub(2)..=(cy + 2).min(g.width[1] - 1) {
+                    let (a, b) = g.columns[(gx * g.width[1] + gy) as usize];
+                    column_total += (g.start[b as usize] - g.start[a as usize]) as usize;
+                }
+            }
+            if column_total < k_core {
+                continue;
+            }
+            g.neighbours(c, ranges);
+            let cand: usize = ranges
+                .iter()
+                .map(|&(a, b)| (g.start[b as usize] - g.start[a as usize]) as usize)
+                .sum();
+            if cand < k_core {
+                continue;
+            }
+            // Bounds for the whole cell: the cells within the radius of every point of this
+            // cell's box (a lower bound of every token's count), and those within the radius
+            // of some point of it (an upper bound).
+            let (mut least, mut most) = (0usize, 0usize);
+            for &(a, b) in ranges.iter() {
+                for b in a as usize..b as usize {
+                    let (near, far) = box_pair_range(&g.lo[c], &g.hi[c], &g.lo[b], &g.hi[b]);
+                    if far <= c2 {
+                        least += size(b);
+                    }
+                    if near <= c2 {
+                        most += size(b);
+                    }
+                }
+            }
+            if least >= k_core {
+                core[slots(c)].iter_mut().for_each(|v| *v = true);
+                continue;
+            }
+            if most < k_core {
+                continue;
+            }
+            for i in slots(c) {
+                let q = &g.pts[i];
+                // Whole cells inside the ball first, then the others token by token.
+                let mut count = 0;
+                for &(a, b) in ranges.iter() {
+                    for b in a as usize..b as usize {
+                        let (near, far) = box_range(q, &g.lo[b], &g.hi[b]);
+                        if far <= c2 {
+                            count += size(b);
+                        } else if near <= c2 {
+                            continue;
+                        }
+                    }
+                }
+                'scan: for &(a, b) in ranges.iter() {
+                    if count >= k_core {
+                        break;
+                    }
+                    for b in a as usize..b as usize {
+                        let (near, far) = box_range(q, &g.lo[b], &g.hi[b]);
+                        if far <= c2 || near > c2 {
+                            continue;
+                        }
+                        // Counted 8 at a time (vectorised); only `count >= k_core` matters.
+                        let pts = &g.pts[slots(b)];
+                        let mut chunks = pts.chunks_exact(8);
+                        for ch in &mut chunks {
+                            count += ch.iter().filter(|p| d2(q, p) <= c2).count();
+                            if count >= k_core {
+                                break 'scan;
+                            }
+                        }
+                        count += chunks.remainder().iter().filter(|p| d2(q, p) <= c2).count();
+                        if count >= k_core {
+                            break 'scan;
+                        }
+                    }
+                }
+                core[i] = count >= k_core;
+            }
+        }
+        // Core slots per cell, cumulative (a range of cells without core slots is skipped).
+        let mut core_cum = vec![0u32; ncell + 1];
+        for c in 0..ncell {
+            core_cum[c + 1] = core_cum[c] + core[slots(c)].iter().filter(|&&v| v).count() as u32;
+        }
+        let has_core = |a: usize, b: usize| core_cum[b] > core_cum[a];
+        // 2. Components of core slots (every pair in a cell is within the radius).
+        let parent = &mut self.parent;
+        parent.clear();
+        parent.extend(0..n as u32);
+        let token = &self.token;
+        for c in 0..ncell {
+            if !has_core(c, c + 1) {
+                continue;
+            }
+            let list: Vec<u32> = slots(c).filter(|&i| core[i]).map(|i| i as u32).collect();
+            for &i in &list[1..] {
+                uf_union(parent, token, list[0], i);
+            }
+            g.neighbours(c, ranges);
+            for &(a, b) in ranges.iter() {
+                for b in (a as usize).max(c + 1)..b as usize {
+                    if !has_core(b, b + 1)
+                        || uf_find(parent, list[0])
+                            == uf_find(parent, g.start[b] + first_core(core, slots(b)))
+                    {
+                        continue;
+                    }
+                    'pairs: for &i in &list {
+                        let q = &g.pts[i as usize];
+                        let (near, _) = box_range(q, &g.lo[b], &g.hi[b]);
+                        if near > c2 {
+                            continue;
+                        }
+                        for j in slots(b) {
+                            if core[j] && d2(q, &g.pts[j]) <= c2 {
+                                uf_union(parent, token, i, j as u32);
+                                break 'pairs;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // 3. Border slots join the first core slot within the radius (cells ascending, tokens
+        // ascending in a cell).
+        let rep = &mut self.rep;
+        if core_cum[ncell] == 0 {
+            return true;
+        }
+        for c in 0..ncell {
+            let mut nb_core = false;
+            g.neighbours(c, ranges);
+            for &(a, b) in ranges.iter() {
+                nb_core |= has_core(a as usize, b as usize);
+            }
+            for i in slots(c) {
+                if core[i] {
+                    rep[i] = token[uf_find(parent, i as u32) as usize];
+                    continue;
+                }
+                if !nb_core {
+                    continue;
+                }
+                let q = &g.pts[i];
+                'find: for &(a, b) in ranges.iter() {
+                    for b in a as usize..b as usize {
+                        if !has_core(b, b + 1) || box_range(q, &g.lo[b], &g.hi[b]).0 > c2 {
+                            continue;
+                        }
+                        for j in slots(b) {
+                            if core[j] && d2(q, &g.pts[j]) <= c2 {
+                                rep[i] = token[uf_find(parent, j as u32) as usize];
+                                break 'find;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+}
+
+/// Offset of the first core slot in `r` (the caller knows there is one).
+fn first_core(core: &[bool], r: std::ops::Range<usize>) -> u32 {
+    core[r].iter().position(|&v| v).unwrap() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::f64::consts::PI;
+
+    struct Rng(u64);
+    impl Rng {
+        fn unit(&mut self) -> f64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+        fn normal(&mut self) -> f64 {
+            let (u, v) = (self.unit().max(1e-300), self.unit());
+            (-2.0 * u.ln()).sqrt() * (2.0 * PI * v).cos()
+        }
+        fn sphere(&mut self, dim: usize) -> Vec<f64> {
+            let r: Vec<f64> = (0..dim).map(|_| self.normal()).collect();
+            let s = r.iter().map(|a| a * a).sum::<f64>().sqrt();
+            r.iter().map(|a| a / s).collect()
+        }
+    }
+
+    /// `n` tokens: a fraction `frac` in `k` caps of angular size `width` (a few exact copies of
+    /// one token among them), the rest uniform.
+    fn state(rng: &mut Rng, dim: usize, n: usize, k: usize, frac: f64, width: f64) -> Vec<f64> {
+        let centres: Vec<Vec<f64>> = (0..k.max(1)).map(|_| rng.sphere(dim)).collect();
+        let mut x = Vec::new();
+        for i in 0..n {
+            let r = rng.sphere(dim);
+            if (i as f64) < frac * n as f64 {
+                let c = &centres[i % k.max(1)];
+                let mut p: Vec<f64> = c.iter().zip(&r).map(|(a, b)| a + width * b).collect();
+                let s = p.iter().map(|a| a * a).sum::<f64>().sqrt();
+                p.iter_mut().for_each(|a| *a /= s);
+                if i % 7 == 3 {
+                    p = c.clone();
+                }
+                x.extend(p);
+            } else {
+                x.extend(r);
+            }
+        }
+        x
+    }
+
+    fn check(x: &[f64], dim: usize, p: &ClusterParams, what: &str) {
+        let want = find_clusters_reference(x, dim, p);
+        let mut f = ClusterFinder::new();
+        let got = f.find(x, dim, p);
+        assert_eq!(got, want, "{what}");
+        // Buffers reused: the same again, and the sizes alone.
+        assert_eq!(f.sizes(x, dim, p), want.sizes, "{what} (sizes)");
+        assert_eq!(f.find(x, dim, p), want, "{what} (second call)");
+    }
+
+    #[test]
+    fn approx_atan2_is_within_its_bound() {
+        let mut rng = Rng(5);
+        let mut worst: f64 = 0.0;
+        let mut pts: Vec<(f64, f64)> = (0..200_000)
+            .map(|_| {
+                let r = rng.sphere(2);
+                (r[1], r[0])
+            })
+            .collect();
+        for &(a, b) in &[
+            (0.0, 1.0),
+            (-0.0, 1.0),
+            (0.0, -1.0),
+            (-0.0, -1.0),
+            (1.0, 0.0),
+        ] {
+            pts.push((a, b));
+            pts.push((b, a));
+        }
+        for t in [0.414_213_562_373_095_1f64, 1.0, 1e-300, 5e-324] {
+            for (sy, sx) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
+                pts.push((sy * t, sx * 1.0));
+                pts.push((sy * 1.0, sx * t));
+            }
+        }
+        for (y, x) in pts {
+            worst = worst.max((approx_atan2(y, x) - y.atan2(x)).abs());
+        }
+        assert!(worst <= APPROX_ATAN2_ERROR / 100.0, "worst error {worst:e}");
+    }
+
+    #[test]
+    fn fast_paths_equal_the_reference() {
+        let mut rng = Rng(17);
+        let dflt = ClusterParams::default();
+        let loose = ClusterParams {
+            radius: 0.3,
+            density_factor: 1.2,
+            min_fraction: 0.0,
+        };
+        let tiny = ClusterParams {
+            radius: 1e-4,
+            density_factor: 3.0,
+            min_fraction: 0.001,
+        };
+        let whole = ClusterParams {
+            radius: 3.5,
+            density_factor: 0.5,
+            min_fraction: 0.01,
+        };
+        for dim in [2usize, 3] {
+            for n in [0usize, 1, 2, 3, 5, 40, 1000] {
+                for p in [&dflt, &loose, &tiny, &whole] {
+                    let x = state(&mut rng, dim, n, 3, 0.8, 0.01);
+                    check(&x, dim, p, &format!("d={dim} n={n} {p:?}"));
+                }
+            }
+            for (k, frac, width) in [
+                (12, 0.9, 0.01),
+                (5, 0.95, 1e-9),
+                (3, 1.0, 0.0),
+                (20, 0.6, 0.03),
+                (1, 0.3, 0.05),
+            ] {
+                for n in [3000usize, 20000] {
+                    let x = state(&mut rng, dim, n, k, frac, width);
+                    for p in [&dflt, &loose, &tiny] {
+                        check(&x, dim, p, &format!("d={dim} n={n} k={k} w={width} {p:?}"));
+                    }
+                }
+            }
+            // Antipodal pairs and coincident copies.
+            let mut x = state(&mut rng, dim, 2000, 4, 0.9, 0.004);
+            let neg: Vec<f64> = x.iter().map(|v| -v).collect();
+            x.extend(neg);
+            let copies = x[..600 * dim].to_vec();
+            x.extend(copies);
+            check(&x, dim, &dflt, &format!("d={dim} antipodal"));
+        }
+    }
+
+    #[test]
+    fn circle_decisions_at_the_radius_and_the_cut() {
+        // Angles exactly at the radius from each other, at +-pi (signed zeros), and a cluster
+        // straddling the cut at pi: every comparison the bounds cannot decide goes to atan2.
+        let r = 0.03;
+        let p = ClusterParams {
+            radius: r,
+            density_factor: 1.0,
+            min_fraction: 0.0,
+        };
+        let mut x = Vec::new();
+        for k in -40i32..=40 {
+            let a = PI + k as f64 * r / 4.0;
+            x.extend([a.cos(), a.sin()]);
+            let b = k as f64 * r;
+            x.extend([b.cos(), b.sin()]);
+            let c = 1.0 + k as f64 * r / 2.0 * (1.0 + 1e-15);
+            x.extend([c.cos(), c.sin()]);
+        }
+        x.extend([-1.0, 0.0, -1.0, -0.0, 1.0, 0.0, 1.0, -0.0, 0.0, 0.0]);
+        check(&x, 2, &p, "radius and cut");
+        let mut near = Vec::new();
+        for k in 0..3000 {
+            // Angles 1e-13 apart: runs decided by the exact atan2.
+            let a = 2.0 + k as f64 * 1e-13 * (1 + k % 3) as f64;
+            near.extend([a.cos(), a.sin()]);
+        }
+        check(
+            &near,
+            2,
+            &ClusterParams::default(),
+            "near-coincident angles",
+        );
+    }
+
+    #[test]
+    fn sphere_tokens_on_cell_boundaries() {
+        // Coordinates exactly on the grid planes (v + 1 = k h), rows not normalised (the
+        // finder works on any finite rows), plus copies.
+        let p = ClusterParams {
+            radius: 0.05,
+            density_factor: 1.0,
+            min_fraction: 0.0,
+        };
+        let chord = 2.0 * (p.radius / 2.0).sin();
+        let h = chord / 3f64.sqrt();
+        let mut x = Vec::new();
+        for a in 0..12 {
+            for b in 0..12 {
+                for c in 0..6 {
+                    x.extend([
+                        (40 + a / 2) as f64 * h - 1.0,
+                        (40 + b / 3) as f64 * h - 1.0,
+                        (50 + c) as f64 * h - 1.0,
+                    ]);
+                }
+            }
+        }
+        check(&x, 3, &p, "cell boundaries");
+        // Non-finite rows: the reference answers.
+        let mut bad = x.clone();
+        bad[5] = f64::NAN;
+        assert_eq!(
+            ClusterFinder::new().find(&bad, 3, &p).sizes,
+            find_clusters_reference(&bad, 3, &p).sizes
+        );
+    }
 }

@@ -622,68 +622,153 @@ impl<'f> Integrator<'f> {
 /// plane or great circle do not all project alike) keeps it `O(N log N)` for well-separated
 /// tokens: a pair closer than `radius` has projections closer than `radius`.
 pub fn close_pairs(x: &[f64], dim: usize, radius: f64) -> Vec<(usize, usize, f64)> {
-    let mut out = Vec::new();
-    scan_close_pairs(x, dim, radius, |i, j, c| {
-        out.push((i.min(j), i.max(j), c));
-        ControlFlow::Continue(())
-    });
-    out
+    ProjectedOrder::new(x, dim).close_pairs(x, dim, radius)
 }
 
 /// Whether some pair of unit rows of `x` has a chord in `(lo, hi]`. Stops at the first such
 /// pair, and stores nothing: a collapsing cluster of `m` tokens (all within `hi`) costs one
 /// sort, not the `m^2 / 2` pairs [`close_pairs`] would list.
 pub fn has_pair_between(x: &[f64], dim: usize, lo: f64, hi: f64) -> bool {
-    let mut found = false;
-    scan_close_pairs(x, dim, hi, |_, _, c| {
-        if c > lo {
-            found = true;
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    });
-    found
+    ProjectedOrder::new(x, dim).has_pair_between(x, dim, lo, hi)
 }
 
-/// Visit the pairs `(i, j, chord)` of unit rows of `x` closer than the chord `radius` (in the
-/// order of their projections on a fixed direction, see [`close_pairs`]) until `visit` breaks.
-fn scan_close_pairs(
-    x: &[f64],
-    dim: usize,
-    radius: f64,
-    mut visit: impl FnMut(usize, usize, f64) -> ControlFlow<()>,
-) {
-    let n = x.len() / dim;
-    if n < 2 || radius <= 0.0 {
-        return;
-    }
-    // u_k proportional to 1 / sqrt(k + 2): irrational ratios, |u| = 1.
-    let u: Vec<f64> = (0..dim).map(|k| 1.0 / ((k + 2) as f64).sqrt()).collect();
-    let norm = u.iter().map(|a| a * a).sum::<f64>().sqrt();
-    // (projection, token) sorted by projection, then token (the order of a stable sort of the
-    // tokens by projection), on contiguous pairs.
-    let mut sorted: Vec<(f64, usize)> = x
-        .chunks_exact(dim)
-        .enumerate()
-        .map(|(i, r)| (r.iter().zip(&u).map(|(a, b)| a * b).sum::<f64>() / norm, i))
+/// The merge check of a run after a step (see [`merge_check`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MergeCheck {
+    /// Groups of tokens within the merge radius ([`link_groups`] of the [`close_pairs`]);
+    /// `None` when no pair is that close.
+    pub groups: Option<Vec<Vec<usize>>>,
+    /// Without groups: whether a pair has a chord in `(merge_radius, close]`
+    /// ([`has_pair_between`]). `None` with groups: the check belongs to the merged state.
+    pub collapsing: Option<bool>,
+}
+
+/// The merge check a run does after a step (`crate::particles::Simulation`): the groups of
+/// tokens within `merge_radius`, and, when nothing merges, whether a pair is still collapsing
+/// (chord in `(merge_radius, close]`), both from one sort of the tokens.
+pub fn merge_check(x: &[f64], dim: usize, merge_radius: f64, close: f64) -> MergeCheck {
+    let order = ProjectedOrder::new(x, dim);
+    let pairs: Vec<(usize, usize)> = order
+        .close_pairs(x, dim, merge_radius)
+        .iter()
+        .map(|p| (p.0, p.1))
         .collect();
-    sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let order: Vec<usize> = sorted.iter().map(|p| p.1).collect();
-    let proj: Vec<f64> = sorted.iter().map(|p| p.0).collect();
-    let r2 = radius * radius;
-    // Rounding of the projections: a few eps; widen the window accordingly.
-    let window = radius * (1.0 + 1e-12) + 8.0 * f64::EPSILON;
-    for (a, &i) in order.iter().enumerate() {
-        for (&j, &pj) in order[a + 1..].iter().zip(&proj[a + 1..]) {
-            if pj - proj[a] > window {
-                break;
+    let groups = link_groups(x.len() / dim.max(1), &pairs);
+    let collapsing = if groups.is_some() {
+        None
+    } else {
+        Some(order.has_pair_between(x, dim, merge_radius, close))
+    };
+    MergeCheck { groups, collapsing }
+}
+
+/// Tokens sorted by their projection on a fixed direction, then by index (the order of a stable
+/// sort by projection): a radix sort of the projections rounded to 64-bit keys, ties of the
+/// rounded keys sorted exactly; the scans of [`close_pairs`] and [`has_pair_between`] run on it.
+pub struct ProjectedOrder {
+    order: Vec<usize>,
+    proj: Vec<f64>,
+}
+
+impl ProjectedOrder {
+    /// Sort the unit rows `x` (`N x dim`).
+    pub fn new(x: &[f64], dim: usize) -> Self {
+        let n = x.len() / dim.max(1);
+        // u_k proportional to 1 / sqrt(k + 2): irrational ratios, |u| = 1.
+        let u: Vec<f64> = (0..dim).map(|k| 1.0 / ((k + 2) as f64).sqrt()).collect();
+        let norm = u.iter().map(|a| a * a).sum::<f64>().sqrt();
+        let p: Vec<f64> = x
+            .chunks_exact(dim.max(1))
+            .map(|r| r.iter().zip(&u).map(|(a, b)| a * b).sum::<f64>() / norm)
+            .collect();
+        let ib = crate::analysis::radix::index_bits(n);
+        let (order, proj) = if n as u64 >= 1 << 40 || !p.iter().all(|v| v.abs() < 3.5) {
+            // (projection, token) by a comparison sort.
+            let mut sorted: Vec<(f64, usize)> = p.iter().copied().zip(0..n).collect();
+            sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            sorted.into_iter().map(|(v, i)| (i, v)).unzip()
+        } else {
+            // Keys: (p + 4) < 8 scaled to the bits above the index; floor is monotone, so
+            // different keys are in the order of the projections, and equal keys are re-sorted
+            // by the exact projection.
+            let scale = ((64 - ib - 3) as f64).exp2();
+            let mut keys: Vec<u64> = p
+                .iter()
+                .enumerate()
+                .map(|(i, v)| ((((v + 4.0) * scale) as u64) << ib) | i as u64)
+                .collect();
+            crate::analysis::radix::sort_above(&mut keys, &mut Vec::new(), ib);
+            let mask = (1u64 << ib) - 1;
+            let mut order: Vec<usize> = keys.iter().map(|k| (k & mask) as usize).collect();
+            let mut a = 0;
+            while a < n {
+                let mut b = a + 1;
+                while b < n && keys[b] >> ib == keys[a] >> ib {
+                    b += 1;
+                }
+                if b - a >= 2 {
+                    order[a..b].sort_unstable_by(|&i, &j| p[i].total_cmp(&p[j]).then(i.cmp(&j)));
+                }
+                a = b;
             }
-            let c2: f64 = (0..dim)
-                .map(|k| (x[i * dim + k] - x[j * dim + k]).powi(2))
-                .sum();
-            if c2 <= r2 && visit(i, j, c2.sqrt()).is_break() {
-                return;
+            let proj = order.iter().map(|&i| p[i]).collect();
+            (order, proj)
+        };
+        ProjectedOrder { order, proj }
+    }
+
+    /// [`close_pairs`] of the rows `x` this order was built from.
+    pub fn close_pairs(&self, x: &[f64], dim: usize, radius: f64) -> Vec<(usize, usize, f64)> {
+        let mut out = Vec::new();
+        self.scan(x, dim, radius, |i, j, c| {
+            out.push((i.min(j), i.max(j), c));
+            ControlFlow::Continue(())
+        });
+        out
+    }
+
+    /// [`has_pair_between`] of the rows `x` this order was built from.
+    pub fn has_pair_between(&self, x: &[f64], dim: usize, lo: f64, hi: f64) -> bool {
+        let mut found = false;
+        self.scan(x, dim, hi, |_, _, c| {
+            if c > lo {
+                found = true;
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        found
+    }
+
+    /// Visit the pairs `(i, j, chord)` of unit rows of `x` closer than the chord `radius` (in
+    /// the order of their projections) until `visit` breaks.
+    fn scan(
+        &self,
+        x: &[f64],
+        dim: usize,
+        radius: f64,
+        mut visit: impl FnMut(usize, usize, f64) -> ControlFlow<()>,
+    ) {
+        let n = self.order.len();
+        if n < 2 || radius <= 0.0 {
+            return;
+        }
+        let (order, proj) = (&self.order, &self.proj);
+        let r2 = radius * radius;
+        // Rounding of the projections: a few eps; widen the window accordingly.
+        let window = radius * (1.0 + 1e-12) + 8.0 * f64::EPSILON;
+        for (a, &i) in order.iter().enumerate() {
+            for (&j, &pj) in order[a + 1..].iter().zip(&proj[a + 1..]) {
+                if pj - proj[a] > window {
+                    break;
+                }
+                let c2: f64 = (0..dim)
+                    .map(|k| (x[i * dim + k] - x[j * dim + k]).powi(2))
+                    .sum();
+                if c2 <= r2 && visit(i, j, c2.sqrt()).is_break() {
+                    return;
+                }
             }
         }
     }
@@ -767,6 +852,103 @@ mod close_pairs_tests {
             fast.sort_by_key(|a| (a.0, a.1));
             assert!(!brute.is_empty(), "d = {dim}: nothing to compare");
             assert_eq!(fast, brute, "d = {dim}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod merge_check_tests {
+    use super::{has_pair_between, link_groups, merge_check};
+
+    /// Brute force: every pair.
+    fn brute(x: &[f64], dim: usize, r: f64, close: f64) -> (Option<Vec<Vec<usize>>>, bool) {
+        let n = x.len() / dim;
+        let mut pairs = Vec::new();
+        let mut collapsing = false;
+        for i in 0..n {
+            for j in i + 1..n {
+                let c2: f64 = (0..dim)
+                    .map(|k| (x[i * dim + k] - x[j * dim + k]).powi(2))
+                    .sum();
+                if c2 <= r * r {
+                    pairs.push((i, j));
+                }
+                if c2 <= close * close && c2.sqrt() > r {
+                    collapsing = true;
+                }
+            }
+        }
+        (link_groups(n, &pairs), collapsing)
+    }
+
+    #[test]
+    fn merge_check_equals_brute_force() {
+        // Coincident copies (ties of the projections: the radix keys' exact re-sort), pairs at
+        // chords around the merge radius and the collapsing chord, antipodal tokens, tiny N.
+        let mut s = 777u64;
+        let mut rnd = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for dim in [2usize, 3, 4] {
+            for n0 in [0usize, 1, 2, 300, 1500] {
+                let mut x = Vec::new();
+                for i in 0..n0 {
+                    let mut r: Vec<f64> = (0..dim).map(|_| rnd()).collect();
+                    let norm = r.iter().map(|a| a * a).sum::<f64>().sqrt();
+                    r.iter_mut().for_each(|a| *a /= norm);
+                    x.extend_from_slice(&r);
+                    match i % 11 {
+                        0 => x.extend_from_slice(&r),
+                        1 => x.extend(r.iter().map(|a| -a)),
+                        2 | 3 => {
+                            let eps = if i % 11 == 2 { 1e-15 } else { 3e-7 };
+                            let mut q: Vec<f64> = r.iter().map(|a| a + eps * rnd()).collect();
+                            let norm = q.iter().map(|a| a * a).sum::<f64>().sqrt();
+                            q.iter_mut().for_each(|a| *a /= norm);
+                            x.extend(q);
+                        }
+                        _ => {}
+                    }
+                }
+                let r = 16.0 * f64::EPSILON;
+                let close = 1e-6;
+                let (groups, collapsing) = brute(&x, dim, r, close);
+                let m = merge_check(&x, dim, r, close);
+                assert_eq!(m.groups, groups, "d = {dim}, n0 = {n0}");
+                let want = if groups.is_some() {
+                    None
+                } else {
+                    Some(collapsing)
+                };
+                assert_eq!(m.collapsing, want, "d = {dim}, n0 = {n0}");
+                assert_eq!(has_pair_between(&x, dim, r, close), collapsing);
+                if n0 >= 300 {
+                    assert!(
+                        groups.is_some() && collapsing,
+                        "d = {dim}: nothing to compare"
+                    );
+                }
+                // Without coincident tokens: the collapsing answer from the same sort.
+                let y: Vec<f64> = x
+                    .chunks_exact(dim)
+                    .enumerate()
+                    .filter(|(i, _)| {
+                        !groups
+                            .as_ref()
+                            .is_some_and(|g| g.iter().any(|g| g.len() > 1 && g[1..].contains(i)))
+                    })
+                    .flat_map(|(_, r)| r.to_vec())
+                    .collect();
+                let (g2, c2) = brute(&y, dim, r, close);
+                let m2 = merge_check(&y, dim, r, close);
+                assert_eq!(m2.groups, g2);
+                if g2.is_none() {
+                    assert_eq!(m2.collapsing, Some(c2), "d = {dim}, n0 = {n0}");
+                }
+            }
         }
     }
 }

@@ -23,13 +23,13 @@ pub use circle_fast::CircleFourierField;
 pub use ensemble::{initial_state, run_ensemble, EnsembleResult};
 pub use exact::ExactField;
 pub use integrate::{
-    close_pairs, has_pair_between, link_groups, Integrator, IntegratorState, StepControl,
-    StepReport,
+    close_pairs, has_pair_between, link_groups, merge_check, Integrator, IntegratorState,
+    MergeCheck, ProjectedOrder, StepControl, StepReport,
 };
 pub use noise::{CounterRng, Noise};
 pub use run::{
     row_times, simulate, MergeEvent, RowSpacing, RunConfig, SeriesRow, Simulation,
-    SimulationResult, SimulationSink, SimulationState, SnapshotInfo, COINCIDENT_CHORD,
+    SimulationResult, SimulationSink, SimulationState, SnapshotInfo, CLOSE_CHORD, COINCIDENT_CHORD,
 };
 pub use sphere_fast::SphereHarmonicField;
 pub use state::TokenState;

@@ -6,11 +6,9 @@
 //! steps for RK4), and always `t_end`. Results go to a [`SimulationSink`] as they are produced
 //! (rows, snapshots, checkpoints) and are also kept in memory.
 
-use super::integrate::{
-    close_pairs, has_pair_between, link_groups, Integrator, IntegratorState, StepControl,
-};
+use super::integrate::{has_pair_between, merge_check, Integrator, IntegratorState, StepControl};
 use super::velocity::VelocityField;
-use crate::analysis::{find_clusters, harmonic_power, ClusterParams};
+use crate::analysis::{find_clusters, ClusterParams, RowDiagnostics};
 use crate::control::Poll;
 use crate::{Error, Result};
 use std::ops::ControlFlow;
@@ -287,6 +285,7 @@ pub struct Simulation<'f> {
     snapshots: Vec<SnapshotInfo>,
     owner: Vec<usize>,
     merges: Vec<MergeEvent>,
+    diagnostics: RowDiagnostics,
 }
 
 /// The state of the original tokens: row `i` is the position of the token holding token `i`.
@@ -319,6 +318,7 @@ impl<'f> Simulation<'f> {
             snapshots: Vec::new(),
             owner: (0..n).collect(),
             merges: Vec::new(),
+            diagnostics: RowDiagnostics::new(),
         }
     }
 
@@ -337,6 +337,7 @@ impl<'f> Simulation<'f> {
             snapshots: state.snapshots,
             owner: state.owner,
             merges: state.merges,
+            diagnostics: RowDiagnostics::new(),
         }
     }
 
@@ -379,15 +380,14 @@ impl<'f> Simulation<'f> {
         }
         // Merge first, then look for one pair still collapsing: listing every pair within
         // CLOSE_CHORD would cost O(m^2) memory for a collapsing cluster of m tokens.
-        let merge: Vec<(usize, usize)> = close_pairs(&self.it.x, dim, self.cfg.merge_radius)
-            .iter()
-            .map(|p| (p.0, p.1))
-            .collect();
-        let groups = link_groups(k, &merge);
-        if let Some(groups) = &groups {
-            self.record_merges(groups);
-        }
-        let collapsing = has_pair_between(&self.it.x, dim, self.cfg.merge_radius, CLOSE_CHORD);
+        let check = merge_check(&self.it.x, dim, self.cfg.merge_radius, CLOSE_CHORD);
+        let collapsing = match (&check.groups, check.collapsing) {
+            (Some(groups), _) => {
+                self.record_merges(groups);
+                has_pair_between(&self.it.x, dim, self.cfg.merge_radius, CLOSE_CHORD)
+            }
+            (None, c) => c.unwrap_or(false),
+        };
         self.it.set_max_step(if collapsing {
             STIFF_STEP
         } else {
@@ -449,8 +449,9 @@ impl<'f> Simulation<'f> {
             )));
         }
         let full = expand(&it.x, dim, &self.owner);
-        let power = harmonic_power(&full, dim, self.cfg.lmax_power);
-        let cl = find_clusters(&full, dim, &self.cfg.clusters);
+        let (power, sizes) =
+            self.diagnostics
+                .compute(&full, dim, self.cfg.lmax_power, &self.cfg.clusters);
         let n = self.owner.len();
         let identity_error = if self.next_row == 0 || self.is_sa() {
             f64::NAN
@@ -463,8 +464,8 @@ impl<'f> Simulation<'f> {
             energy: it.energy(),
             speed2: it.speed2(),
             arc_length: it.arc_length,
-            clusters: cl.count(),
-            largest_cluster: cl.sizes.first().map_or(0.0, |&s| s as f64 / n as f64),
+            clusters: sizes.len(),
+            largest_cluster: sizes.first().map_or(0.0, |&s| s as f64 / n as f64),
             power: power[1..].to_vec(),
             identity_error,
         };
