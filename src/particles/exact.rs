@@ -627,6 +627,107 @@ fn finish_tile_row<L: Lanes, const D: usize, const SYM: bool, const COLW: bool>(
     out[D] += if SYM && !COLW { 2.0 * sw } else { sw };
 }
 
+/// The shapes both tile loops rely on for their unchecked loads and stores: `R <= 2` rows of
+/// `D <= 4` values, `padded <= nj <= TILE` a multiple of the lane count, every column `nj` long.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn check_tile_rows<L: Lanes, const D: usize, const R: usize>(
+    x: &[f64],
+    cols: &TileCols<D>,
+    padded: usize,
+    out: &[f64],
+) {
+    const { assert!(R <= 2 && D <= 4) };
+    let nj = cols.plain[0].len();
+    assert!(
+        padded <= nj
+            && padded.is_multiple_of(L::W)
+            && nj <= TILE
+            && x.len() == R * D
+            && out.len() == R * (D + 1)
+    );
+    for k in 0..D {
+        assert!(cols.plain[k].len() == nj);
+    }
+}
+
+/// One block of `W` columns for `R` rows: `a[r][k] += w_r d_rk`, `aw[r] += w_r` and, when `SYM`,
+/// the column sums `colacc[k * padded + j] += w_r d_rk` (and `+= w_r` when `COLW`), row `r`
+/// after row `r - 1` (`(colacc, padded, j)` as `cols`). Shared by both tile loops, so they give
+/// the same bits.
+///
+/// # Safety
+///
+/// `cols.0[k * padded + j..][..W]` must be writable for `k <= D` (`k < D` without `COLW`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn accumulate_block<
+    L: Lanes,
+    const D: usize,
+    const R: usize,
+    const SYM: bool,
+    const COLW: bool,
+>(
+    w: &[L; R],
+    dd: &[[L; D]; R],
+    a: &mut [[L; D]; R],
+    aw: &mut [L; R],
+    (ap, padded, j): (*mut f64, usize, usize),
+) {
+    for r in 0..R {
+        for k in 0..D {
+            a[r][k] = w[r].mul_add(dd[r][k], a[r][k]);
+        }
+        aw[r] = aw[r].add(w[r]);
+    }
+    if SYM {
+        // SAFETY: the caller guarantees the slots are writable.
+        unsafe {
+            for k in 0..D {
+                let slot = ap.add(k * padded + j);
+                let mut cur = L::load_ptr(slot);
+                for r in 0..R {
+                    cur = w[r].mul_add(dd[r][k], cur);
+                }
+                cur.store_ptr(slot);
+            }
+            if COLW {
+                let slot = ap.add(D * padded + j);
+                let mut cur = L::load_ptr(slot);
+                for r in 0..R {
+                    cur = cur.add(w[r]);
+                }
+                cur.store_ptr(slot);
+            }
+        }
+    }
+}
+
+/// [`finish_tile_row`] for each of the `R` rows `x` (`R x D`) into `out` (`R x (D + 1)`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn finish_tile_rows<L: Lanes, const D: usize, const R: usize, const SYM: bool, const COLW: bool>(
+    x: &[f64],
+    a: [[L; D]; R],
+    aw: [L; R],
+    cols: &TileCols<D>,
+    padded: usize,
+    out: &mut [f64],
+    coltail: &mut [f64],
+) {
+    for r in 0..R {
+        finish_tile_row::<L, D, SYM, COLW>(
+            &x[r * D..(r + 1) * D],
+            a[r],
+            aw[r],
+            cols,
+            padded,
+            &mut out[r * (D + 1)..(r + 1) * (D + 1)],
+            coltail,
+        );
+    }
+}
+
 /// `R` consecutive rows `x` (`R x D`) of a tile against its columns, in one pass over blocks of
 /// `W` columns (`j < padded`): the differences `d_rj = x_j - x_r`, `q = |d_rj|^2`, the weights
 /// `w_rj = 2^(q h)`; `sum_j w_rj d_rj` and `sum_j w_rj` go to vector accumulators (then `out`,
@@ -651,18 +752,7 @@ fn tile_rows<
     coltail: &mut [f64],
     out: &mut [f64],
 ) {
-    const { assert!(R <= 2 && D <= 4) };
-    let nj = cols.plain[0].len();
-    assert!(
-        padded <= nj
-            && padded.is_multiple_of(L::W)
-            && nj <= TILE
-            && x.len() == R * D
-            && out.len() == R * (D + 1)
-    );
-    for k in 0..D {
-        assert!(cols.plain[k].len() == nj);
-    }
+    check_tile_rows::<L, D, R>(x, cols, padded, out);
     let xs: [[L; D]; R] = std::array::from_fn(|r| std::array::from_fn(|k| L::splat(x[r * D + k])));
     let hb = L::splat(cols.hb);
     let cp: [*const f64; D] = std::array::from_fn(|k| cols.plain[k].as_ptr());
@@ -683,43 +773,10 @@ fn tile_rows<
                 }
                 q.exp2_product::<CLAMPED>(hb)
             });
-            for r in 0..R {
-                for k in 0..D {
-                    a[r][k] = w[r].mul_add(dd[r][k], a[r][k]);
-                }
-                aw[r] = aw[r].add(w[r]);
-            }
-            if SYM {
-                for k in 0..D {
-                    let slot = ap.add(k * padded + j);
-                    let mut cur = L::load_ptr(slot);
-                    for r in 0..R {
-                        cur = w[r].mul_add(dd[r][k], cur);
-                    }
-                    cur.store_ptr(slot);
-                }
-                if COLW {
-                    let slot = ap.add(D * padded + j);
-                    let mut cur = L::load_ptr(slot);
-                    for r in 0..R {
-                        cur = cur.add(w[r]);
-                    }
-                    cur.store_ptr(slot);
-                }
-            }
+            accumulate_block::<L, D, R, SYM, COLW>(&w, &dd, &mut a, &mut aw, (ap, padded, j));
         }
     }
-    for r in 0..R {
-        finish_tile_row::<L, D, SYM, COLW>(
-            &x[r * D..(r + 1) * D],
-            a[r],
-            aw[r],
-            cols,
-            padded,
-            &mut out[r * (D + 1)..(r + 1) * (D + 1)],
-            coltail,
-        );
-    }
+    finish_tile_rows::<L, D, R, SYM, COLW>(x, a, aw, cols, padded, out, coltail);
 }
 
 /// [`tile_rows`] in two passes (for AVX2, whose 16 vector registers cannot hold the one-pass
@@ -746,18 +803,7 @@ fn tile_rows_two_pass<
     coltail: &mut [f64],
     out: &mut [f64],
 ) {
-    const { assert!(R <= 2 && D <= 4) };
-    let nj = cols.plain[0].len();
-    assert!(
-        padded <= nj
-            && padded.is_multiple_of(L::W)
-            && nj <= TILE
-            && x.len() == R * D
-            && out.len() == R * (D + 1)
-    );
-    for k in 0..D {
-        assert!(cols.plain[k].len() == nj);
-    }
+    check_tile_rows::<L, D, R>(x, cols, padded, out);
     let blocks = padded / L::W;
     let xs: [[L; D]; R] = std::array::from_fn(|r| std::array::from_fn(|k| L::splat(x[r * D + k])));
     let hb = L::splat(cols.hb);
@@ -803,43 +849,10 @@ fn tile_rows_two_pass<
             let w: [L; R] = std::array::from_fn(|r| L::load_ptr(wp.add(r * TILE + j)));
             let dd: [[L; D]; R] =
                 std::array::from_fn(|r| std::array::from_fn(|k| c[k].sub(xs[r][k])));
-            for r in 0..R {
-                for k in 0..D {
-                    a[r][k] = w[r].mul_add(dd[r][k], a[r][k]);
-                }
-                aw[r] = aw[r].add(w[r]);
-            }
-            if SYM {
-                for k in 0..D {
-                    let slot = ap.add(k * padded + j);
-                    let mut cur = L::load_ptr(slot);
-                    for r in 0..R {
-                        cur = w[r].mul_add(dd[r][k], cur);
-                    }
-                    cur.store_ptr(slot);
-                }
-                if COLW {
-                    let slot = ap.add(D * padded + j);
-                    let mut cur = L::load_ptr(slot);
-                    for r in 0..R {
-                        cur = cur.add(w[r]);
-                    }
-                    cur.store_ptr(slot);
-                }
-            }
+            accumulate_block::<L, D, R, SYM, COLW>(&w, &dd, &mut a, &mut aw, (ap, padded, j));
         }
     }
-    for r in 0..R {
-        finish_tile_row::<L, D, SYM, COLW>(
-            &x[r * D..(r + 1) * D],
-            a[r],
-            aw[r],
-            cols,
-            padded,
-            &mut out[r * (D + 1)..(r + 1) * (D + 1)],
-            coltail,
-        );
-    }
+    finish_tile_rows::<L, D, R, SYM, COLW>(x, a, aw, cols, padded, out, coltail);
 }
 
 /// Tile kernel: for tokens `i` of block `I` (rows `x`, `D` values each) and `j` of block `J`
