@@ -658,6 +658,45 @@ fn approx_atan2(y: f64, x: f64) -> f64 {
     }
 }
 
+/// The sorted angles of the circle finder, slot by slot: `exact[q]` is the exact angle of slot
+/// `q` when it has been computed (NaN otherwise), `keys[q]` its key (`ib` index bits, `scale`
+/// the key scale), `err` the bound on the distance from the key's middle to the exact angle.
+struct SlotAngles<'a> {
+    keys: &'a [u64],
+    exact: &'a [f64],
+    token: &'a [u32],
+    x: &'a [f64],
+    ib: u32,
+    scale: f64,
+    err: f64,
+}
+
+impl SlotAngles<'_> {
+    /// Bounds of the angle of slot `q` (the exact angle twice when it is known).
+    #[inline(always)]
+    fn bounds(&self, q: usize) -> (f64, f64) {
+        let e = self.exact[q];
+        if e.is_nan() {
+            let m = key_mid(self.keys[q], self.ib, self.scale);
+            (m - self.err, m + self.err)
+        } else {
+            (e, e)
+        }
+    }
+
+    /// The exact angle of slot `q` (`atan2` of its token when not known yet).
+    #[inline(always)]
+    fn exact(&self, q: usize) -> f64 {
+        let e = self.exact[q];
+        if e.is_nan() {
+            let t = self.token[q] as usize;
+            self.x[2 * t + 1].atan2(self.x[2 * t])
+        } else {
+            e
+        }
+    }
+}
+
 /// Middle of the interval of angles with the key of the packed word `k` (index below bit
 /// `ib`, `(angle + 4) * scale` above).
 #[inline(always)]
@@ -994,28 +1033,18 @@ impl ClusterFinder {
         self.cores.clear();
         self.cores
             .extend((0..n as u32).filter(|&p| self.core[p as usize]));
+        let angles = SlotAngles {
+            keys: &self.keys,
+            exact: &self.exact,
+            token: &self.token,
+            x,
+            ib,
+            scale,
+            err,
+        };
+        let bd = |q: usize| angles.bounds(q);
+        let ex = |q: usize| angles.exact(q);
         let token = &self.token;
-        let exact = &self.exact;
-        let keys = &self.keys;
-        let mid = |q: usize| key_mid(keys[q], ib, scale);
-        let bd = |q: usize| -> (f64, f64) {
-            let e = exact[q];
-            if e.is_nan() {
-                let m = mid(q);
-                (m - err, m + err)
-            } else {
-                (e, e)
-            }
-        };
-        let ex = |q: usize| -> f64 {
-            let e = exact[q];
-            if e.is_nan() {
-                let t = token[q] as usize;
-                x[2 * t + 1].atan2(x[2 * t])
-            } else {
-                e
-            }
-        };
         let cores = &self.cores;
         let m = cores.len();
         if m == 0 {
@@ -1106,26 +1135,18 @@ impl ClusterFinder {
         if k_core > n {
             return;
         }
-        let (keys, exact, token, core) = (&self.keys, &self.exact, &self.token, &mut self.core);
-        let scale = ((64 - ib - 3) as f64).exp2();
-        let bd = |q: usize| -> (f64, f64) {
-            let e = exact[q];
-            if e.is_nan() {
-                let m = key_mid(keys[q], ib, scale);
-                (m - err, m + err)
-            } else {
-                (e, e)
-            }
+        let angles = SlotAngles {
+            keys: &self.keys,
+            exact: &self.exact,
+            token: &self.token,
+            x,
+            ib,
+            scale: ((64 - ib - 3) as f64).exp2(),
+            err,
         };
-        let ex = |q: usize| -> f64 {
-            let e = exact[q];
-            if e.is_nan() {
-                let t = token[q] as usize;
-                x[2 * t + 1].atan2(x[2 * t])
-            } else {
-                e
-            }
-        };
+        let core = &mut self.core;
+        let bd = |q: usize| angles.bounds(q);
+        let ex = |q: usize| angles.exact(q);
         // Extended position e in 0..3n: slot e mod n shifted by -2 pi, 0, +2 pi.
         let split = |e: usize| -> (usize, i32) {
             if e < n {
