@@ -1017,8 +1017,8 @@ type TileFn = fn(&[f64], &Columns, (usize, usize), &mut [f64], &mut [f64], bool,
 /// column part (for block `J`) into its own slot of a buffer; then every block adds the parts
 /// addressed to it in the order of the tiles in the group. This order is fixed, so results do
 /// not depend on the thread count; a group is one synchronisation (about `N^2 / (2 TILE^2
-/// TILE_GROUP)` in all) and the buffer holds `2 TILE_GROUP TILE (d + 1)` values (4 MB at
-/// `d = 3`) whatever `N`.
+/// TILE_GROUP)` in all) and the buffer, kept per thread between evaluations, holds
+/// `2 TILE_GROUP TILE (d + 1)` values (4 MB at `d = 3`) whatever `N`.
 #[cfg(target_arch = "x86_64")]
 fn symmetric_sums(
     x: &[f64],
@@ -1045,7 +1045,11 @@ fn symmetric_sums(
     let tiles: Vec<(usize, usize)> = (0..nb).flat_map(|i| (i..nb).map(move |j| (i, j))).collect();
     let slot = 2 * TILE * w;
     let mut out = vec![0.0; n * w];
-    let mut parts = vec![0.0; tiles.len().min(TILE_GROUP) * slot];
+    // The part buffer is kept per thread between evaluations (every slot is cleared by its
+    // tile before use); taken out of its cell, so a nested evaluation on the same thread gets a
+    // fresh one.
+    let mut parts = PARTS.take();
+    parts.resize(parts.len().max(tiles.len().min(TILE_GROUP) * slot), 0.0);
     for group in tiles.chunks(TILE_GROUP) {
         parts[..group.len() * slot]
             .par_chunks_mut(slot)
@@ -1085,7 +1089,14 @@ fn symmetric_sums(
                 }
             });
     }
+    PARTS.set(parts);
     out
+}
+
+#[cfg(target_arch = "x86_64")]
+thread_local! {
+    /// The per-tile parts of [`symmetric_sums`], kept between evaluations (4 MB at `d = 3`).
+    static PARTS: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Tiles per group of [`symmetric_sums`] (one synchronisation per group).
